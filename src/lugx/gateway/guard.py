@@ -1,0 +1,223 @@
+"""Edge protection in front of every service: body size, the token check and rate limits.
+
+`BodyLimit` refuses a declared Content-Length over the limit at once, without reading the body.
+A chunked body (no length up front) is read ahead, up to the limit, before the service sees it:
+an over-long one is refused with 413 while nothing has been answered yet, which a check inside
+the service's stream could not promise (its own error handlers would turn it into a 500).
+
+`AccessGuard` verifies a bearer token when one is sent (a bad one never reaches a service), then
+counts the request against the caller: the verified user when there is one, else the client's
+address. Failed token checks count against the address, so guessing tokens is rate limited too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from ipaddress import ip_address, ip_network
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lugx.gateway.asgi import CLIENT, PRINCIPAL, RESPONSE_HEADERS, Header, header, send_problem
+from lugx.platform.auth import Principal, TokenVerifier
+from lugx.platform.errors import Unauthorized
+from lugx.platform.ratelimit import RateLimiter, Verdict
+
+log = structlog.get_logger(__name__)
+
+_WWW_AUTHENTICATE = (b"www-authenticate", b'Bearer realm="lugx"')
+
+
+class BodyLimit:
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        length = header(scope, b"content-length")
+        if length is not None:
+            if not length.isdigit():
+                await send_problem(send, 400, "Content-Length must be a whole number of bytes")
+            elif int(length) > self.max_bytes:
+                await self._refuse(send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        if header(scope, b"transfer-encoding") is None:
+            await self.app(scope, receive, send)  # no body
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the client left; nobody is waiting for an answer
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        await self.app(scope, _replay(b"".join(chunks), receive), send)
+
+    async def _refuse(self, send: Send) -> None:
+        await send_problem(
+            send,
+            413,
+            f"The request body is larger than {self.max_bytes} bytes",
+            code="payload-too-large",
+            headers=[(b"connection", b"close")],
+        )
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    pending = True
+
+    async def replayed() -> Message:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # after the body: the disconnect, when it comes
+
+    return replayed
+
+
+class ClientAddress:
+    """The client's address. `X-Forwarded-For` is believed only when the peer is a trusted proxy,
+    and then only up to the first hop (from the right) that is not itself trusted."""
+
+    def __init__(self, trusted_proxies: Iterable[str]) -> None:
+        self._networks = tuple(ip_network(entry, strict=False) for entry in trusted_proxies)
+        self._trusted: dict[str, bool] = {}
+
+    def __call__(self, scope: Scope) -> str:
+        peer = _peer(scope)
+        if not self._networks or not self.is_trusted(peer):
+            return peer
+        forwarded = header(scope, b"x-forwarded-for")
+        if not forwarded:
+            return peer
+        hops = [hop.strip() for hop in forwarded.decode("latin-1").split(",") if hop.strip()]
+        for hop in reversed(hops):
+            if not self.is_trusted(hop):
+                return hop
+        return hops[0] if hops else peer
+
+    def forwarded_for(self, scope: Scope) -> str:
+        """The X-Forwarded-For to send upstream: the trusted chain so far plus the peer."""
+        peer = _peer(scope)
+        if self._networks and self.is_trusted(peer):
+            forwarded = header(scope, b"x-forwarded-for")
+            if forwarded:
+                return f"{forwarded.decode('latin-1')}, {peer}"
+        return peer
+
+    def forwarded_proto(self, scope: Scope) -> str:
+        if self._networks and self.is_trusted(_peer(scope)):
+            proto = header(scope, b"x-forwarded-proto")
+            if proto in (b"http", b"https"):
+                return proto.decode()
+        return str(scope.get("scheme", "http"))
+
+    def is_trusted(self, address: str) -> bool:
+        trusted = self._trusted.get(address)
+        if trusted is None:
+            try:
+                parsed = ip_address(address)
+            except ValueError:
+                trusted = False
+            else:
+                trusted = any(parsed in network for network in self._networks)
+            if len(self._trusted) < 10_000:
+                self._trusted[address] = trusted
+        return trusted
+
+
+def _peer(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+class AccessGuard:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        tokens: TokenVerifier,
+        limiter: RateLimiter,
+        limit: int,
+        window_seconds: float,
+        client_address: ClientAddress,
+    ) -> None:
+        self.app = app
+        self._tokens = tokens
+        self._limiter = limiter
+        self._limit = limit
+        self._limit_header = (b"ratelimit-limit", str(limit).encode())
+        self._window = window_seconds
+        self._client_address = client_address
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = self._client_address(scope)
+        scope[CLIENT] = client
+        principal: Principal | None = None
+        refusal: Unauthorized | None = None
+        authorization = header(scope, b"authorization")
+        if authorization is not None:
+            try:
+                principal = await self._verify(authorization)
+            except Unauthorized as exc:
+                refusal = exc
+            except Exception:
+                log.exception("token check failed")
+                await send_problem(send, 503, "Sign-in checks are unavailable right now")
+                return
+        key = f"user:{principal.user_id}" if principal is not None else f"ip:{client}"
+        verdict = await self._hit(key)
+        if verdict is not None and not verdict.allowed:
+            await send_problem(
+                send,
+                429,
+                "Too many requests; slow down and retry later",
+                code="too-many-requests",
+                headers=[*self._headers(verdict), (b"retry-after", str(verdict.retry_after).encode())],
+            )
+            return
+        if refusal is not None:
+            code = refusal.extra.get("code") or refusal.code
+            await send_problem(
+                send, 401, refusal.detail, code=str(code), headers=[_WWW_AUTHENTICATE]
+            )
+            return
+        if verdict is not None:
+            queued: list[Header] | None = scope.get(RESPONSE_HEADERS)
+            if queued is not None:
+                queued.extend(self._headers(verdict))
+        if principal is not None:
+            scope[PRINCIPAL] = principal
+        await self.app(scope, receive, send)
+
+    async def _verify(self, authorization: bytes) -> Principal:
+        scheme, _, token = authorization.decode("latin-1").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("Use 'Authorization: Bearer <access token>'")
+        return await self._tokens.verify(token)
+
+    async def _hit(self, key: str) -> Verdict | None:
+        try:
+            return await self._limiter.hit(key, limit=self._limit, window_seconds=self._window)
+        except Exception:
+            # The counter store (Redis) is down: serve rather than refuse everyone.
+            log.warning("rate limiter unavailable; letting the request through", exc_info=True)
+            return None
+
+    def _headers(self, verdict: Verdict) -> list[Header]:
+        return [
+            self._limit_header,
+            (b"ratelimit-remaining", str(max(0, self._limit - verdict.count)).encode()),
+            (b"ratelimit-reset", str(verdict.retry_after).encode()),
+        ]

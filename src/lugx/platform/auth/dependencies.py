@@ -1,0 +1,50 @@
+"""FastAPI dependencies: the verified caller, and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from lugx.platform.auth.principal import Principal
+from lugx.platform.errors import Forbidden, Unauthorized
+
+
+def bearer_token(request: Request) -> str | None:
+    value = request.headers.get("authorization")
+    if not value:
+        return None
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Use 'Authorization: Bearer <access token>'")
+    return token.strip()
+
+
+async def current_principal(request: Request) -> Principal:
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized()
+    principal: Principal = await request.app.state.ctx.tokens.verify(token)
+    request.state.principal = principal
+    return principal
+
+
+async def optional_principal(request: Request) -> Principal | None:
+    if request.headers.get("authorization") is None:
+        return None
+    return await current_principal(request)
+
+
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+OptionalUser = Annotated[Principal | None, Depends(optional_principal)]
+
+
+def require_roles(*roles: str) -> Callable[[Request], Awaitable[Principal]]:
+    async def dependency(request: Request) -> Principal:
+        principal = await current_principal(request)
+        if not principal.has_role(*roles):
+            raise Forbidden(f"This needs the role {' or '.join(roles)}")
+        return principal
+
+    return dependency

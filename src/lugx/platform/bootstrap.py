@@ -1,0 +1,95 @@
+"""The one place that chooses adapters (cosmicpython's bootstrap): cache, event transport, token
+keys, service clients. Services receive what is chosen here and never import an adapter.
+
+- `Wiring`: the adapters one process shares.
+- `Platform`: the embedded wiring, every service in one process behind the gateway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import structlog
+
+from lugx.platform.auth import (
+    JwksKeySource,
+    KeySource,
+    SigningKey,
+    StaticKeySource,
+    TokenVerifier,
+    load_secret_key,
+    load_signing_key,
+)
+from lugx.platform.cache import Cache, make_cache
+from lugx.platform.clients import Clients
+from lugx.platform.events import EventBus, Transport, make_transport, start_buses, stop_buses
+from lugx.platform.service import ServiceRuntime, ServiceSpec
+from lugx.platform.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Wiring:
+    settings: Settings
+    cache: Cache
+    transport: Transport
+    tokens: TokenVerifier
+    clients: Clients
+    secret_key: bytes
+    signing_key: SigningKey | None
+
+    async def close(self) -> None:
+        """Release the shared clients and cache (the transport is stopped by `stop_buses`)."""
+        await self.clients.aclose()
+        await self.cache.close()
+
+
+def build_wiring(settings: Settings, *, holds_signing_key: bool) -> Wiring:
+    """`holds_signing_key`: this process runs the users service (or all services), so it signs
+    tokens and verifies them with its own key; other processes fetch the users service's JWKS."""
+    cache = make_cache(settings.redis_url, prefix=settings.cache_prefix)
+    signing_key = load_signing_key(settings) if holds_signing_key else None
+    keys: KeySource = (
+        StaticKeySource.of(signing_key)
+        if signing_key is not None
+        else JwksKeySource(settings.resolved_jwks_url())
+    )
+    return Wiring(
+        settings=settings,
+        cache=cache,
+        transport=make_transport(settings.broker_url),
+        tokens=TokenVerifier(keys, issuer=settings.jwt_issuer, revocations=cache),
+        clients=Clients(settings),
+        secret_key=load_secret_key(settings),
+        signing_key=signing_key,
+    )
+
+
+class Platform:
+    """Every service in one process. Calls between them stay in-process through their clients."""
+
+    def __init__(self, settings: Settings, specs: Iterable[ServiceSpec]) -> None:
+        self.settings = settings
+        self.wiring = build_wiring(settings, holds_signing_key=True)
+        self.runtimes: dict[str, ServiceRuntime] = {}
+        for spec in specs:
+            runtime = ServiceRuntime(spec, self.wiring)
+            self.runtimes[spec.name] = runtime
+            self.wiring.clients.mount(spec.name, runtime.app)
+
+    @property
+    def buses(self) -> list[EventBus]:
+        return [runtime.ctx.events for runtime in self.runtimes.values()]
+
+    async def start(self, *, migrate: bool = True, seed: bool = False) -> None:
+        for runtime in self.runtimes.values():
+            await runtime.prepare(migrate=migrate, seed=seed)
+        await start_buses(self.wiring.transport, self.buses)
+
+    async def stop(self) -> None:
+        await stop_buses(self.wiring.transport, self.buses)
+        for runtime in reversed(list(self.runtimes.values())):
+            await runtime.close()
+        await self.wiring.close()

@@ -1,0 +1,134 @@
+"""A small key-value cache with expiry: in memory (embedded) or Redis (distributed).
+
+Used for hot reads, revoked sessions, rate-limit and failed-login counters. The interface is the
+handful of operations those need, so both adapters behave the same and are tested the same.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from typing import Protocol
+
+import redis.asyncio as aioredis
+
+
+class Cache(Protocol):
+    async def get(self, key: str) -> bytes | None: ...
+    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None: ...
+    async def delete(self, *keys: str) -> None: ...
+    async def incr(self, key: str, ttl: float) -> tuple[int, float]:
+        """Add one to a counter whose window starts at its first hit and lasts `ttl` seconds.
+        Returns the new count and the seconds left in the window."""
+        ...
+
+    async def counter(self, key: str) -> tuple[int, float]:
+        """The current count of a counter and the seconds left in its window, without a hit."""
+        ...
+
+    async def ping(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+class MemoryCache:
+    """Bounded LRU with per-key expiry. One process only, by design."""
+
+    def __init__(self, max_entries: int = 100_000) -> None:
+        self._data: OrderedDict[str, tuple[bytes, float | None]] = OrderedDict()
+        self._counters: dict[str, tuple[int, float]] = {}
+        self._max = max_entries
+
+    async def get(self, key: str) -> bytes | None:
+        item = self._data.get(key)
+        if item is None:
+            return None
+        value, expires = item
+        if expires is not None and expires <= time.monotonic():
+            del self._data[key]
+            return None
+        self._data.move_to_end(key)
+        return value
+
+    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        self._data[key] = (value, time.monotonic() + ttl if ttl else None)
+        self._data.move_to_end(key)
+        while len(self._data) > self._max:
+            self._data.popitem(last=False)
+
+    async def delete(self, *keys: str) -> None:
+        for key in keys:
+            self._data.pop(key, None)
+            self._counters.pop(key, None)
+
+    async def incr(self, key: str, ttl: float) -> tuple[int, float]:
+        now = time.monotonic()
+        count, expires = self._counters.get(key, (0, 0.0))
+        if expires <= now:
+            count, expires = 0, now + ttl
+            if len(self._counters) > self._max:
+                self._evict_expired_counters(now)
+        count += 1
+        self._counters[key] = (count, expires)
+        return count, expires - now
+
+    async def counter(self, key: str) -> tuple[int, float]:
+        now = time.monotonic()
+        count, expires = self._counters.get(key, (0, 0.0))
+        return (count, expires - now) if expires > now else (0, 0.0)
+
+    def _evict_expired_counters(self, now: float) -> None:
+        for stale in [k for k, (_, exp) in self._counters.items() if exp <= now]:
+            del self._counters[stale]
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._data.clear()
+        self._counters.clear()
+
+
+class RedisCache:
+    def __init__(self, url: str, *, prefix: str = "lugx:") -> None:
+        self._redis = aioredis.Redis.from_url(url)
+        self._prefix = prefix
+
+    async def get(self, key: str) -> bytes | None:
+        value = await self._redis.get(self._prefix + key)
+        return bytes(value) if value is not None else None
+
+    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        await self._redis.set(self._prefix + key, value, px=int(ttl * 1000) if ttl else None)
+
+    async def delete(self, *keys: str) -> None:
+        if keys:
+            await self._redis.delete(*(self._prefix + k for k in keys))
+
+    async def incr(self, key: str, ttl: float) -> tuple[int, float]:
+        full = self._prefix + key
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(full)
+            pipe.pexpire(full, int(ttl * 1000), nx=True)
+            pipe.pttl(full)
+            count, _, pttl = await pipe.execute()
+        return int(count), max(float(pttl), 0.0) / 1000
+
+    async def counter(self, key: str) -> tuple[int, float]:
+        full = self._prefix + key
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(full)
+            pipe.pttl(full)
+            count, pttl = await pipe.execute()
+        if count is None or pttl <= 0:
+            return 0, 0.0
+        return int(count), float(pttl) / 1000
+
+    async def ping(self) -> None:
+        await self._redis.ping()
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def make_cache(redis_url: str | None, *, prefix: str = "lugx:") -> Cache:
+    return RedisCache(redis_url, prefix=prefix) if redis_url else MemoryCache()

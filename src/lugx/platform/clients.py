@@ -1,0 +1,111 @@
+"""Service-to-service calls. Every service's typed client derives from `ServiceClient`; the
+`Clients` registry hands each one an httpx client that talks over an in-process ASGI transport in
+the embedded wiring and over HTTP (with timeouts) in the distributed one. Same code either way."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import httpx
+from starlette.types import ASGIApp
+
+from lugx.platform.errors import (
+    Conflict,
+    Forbidden,
+    LugxError,
+    NotFound,
+    ServiceUnavailable,
+    Unauthorized,
+)
+from lugx.platform.observability import request_id_var
+from lugx.platform.settings import Settings
+
+_ERRORS: dict[int, type[LugxError]] = {
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+}
+
+
+class ServiceClient:
+    """Base of the typed clients: request ids forwarded, problem documents turned into errors."""
+
+    service: str = ""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        sent = dict(headers or {})
+        request_id = request_id_var.get()
+        if request_id:
+            sent["x-request-id"] = request_id
+        if token:
+            sent["authorization"] = f"Bearer {token}"
+        try:
+            response = await self._http.request(
+                method, path, json=json, params=params, headers=sent
+            )
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(f"The {self.service} service did not answer") from exc
+        if response.status_code >= 400:
+            raise self._error(response)
+        return response
+
+    def _error(self, response: httpx.Response) -> LugxError:
+        detail = None
+        if response.headers.get("content-type", "").startswith("application/problem+json"):
+            detail = response.json().get("detail")
+        if response.status_code >= 500:
+            return ServiceUnavailable(f"The {self.service} service failed")
+        error = _ERRORS.get(response.status_code, LugxError)(detail)
+        error.status = response.status_code
+        return error
+
+
+C = TypeVar("C", bound=ServiceClient)
+
+
+class Clients:
+    def __init__(self, settings: Settings, *, apps: dict[str, ASGIApp] | None = None) -> None:
+        self._settings = settings
+        self._apps = apps if apps is not None else {}
+        self._http: dict[str, httpx.AsyncClient] = {}
+
+    def mount(self, service: str, app: ASGIApp) -> None:
+        """Embedded wiring: calls to this service stay in the process."""
+        self._apps[service] = app
+
+    def http(self, service: str) -> httpx.AsyncClient:
+        client = self._http.get(service)
+        if client is None:
+            app = self._apps.get(service)
+            if app is not None:
+                client = httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app), base_url=f"http://{service}"
+                )
+            else:
+                client = httpx.AsyncClient(
+                    base_url=self._settings.service_url(service),
+                    timeout=self._settings.upstream_timeout_seconds,
+                )
+            self._http[service] = client
+        return client
+
+    def get(self, client_type: type[C]) -> C:
+        return client_type(self.http(client_type.service))
+
+    async def aclose(self) -> None:
+        for client in self._http.values():
+            await client.aclose()
+        self._http.clear()

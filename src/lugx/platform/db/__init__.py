@@ -1,0 +1,27 @@
+"""The database kit: typed base models, one engine per service, one transaction per request."""
+
+from lugx.platform.db.database import Database, is_sqlite
+from lugx.platform.db.model import (
+    NAMING_CONVENTION,
+    Timestamps,
+    UTCDateTime,
+    UUIDPrimaryKey,
+    new_metadata,
+    utcnow,
+)
+from lugx.platform.db.session import DbSession, WriteSession, after_commit, request_session
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "Database",
+    "DbSession",
+    "Timestamps",
+    "UTCDateTime",
+    "UUIDPrimaryKey",
+    "WriteSession",
+    "is_sqlite",
+    "after_commit",
+    "new_metadata",
+    "request_session",
+    "utcnow",
+]

@@ -1,0 +1,23 @@
+"""The small amount of dialect-specific SQL the event kit needs (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult, Result
+
+
+def insert_with_conflicts(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that supports `ON CONFLICT ... DO NOTHING / DO UPDATE` on this dialect."""
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"the event kit supports SQLite and PostgreSQL, not {dialect}")
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows matched by an INSERT/UPDATE/DELETE."""
+    return cast("CursorResult[Any]", result).rowcount

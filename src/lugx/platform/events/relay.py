@@ -1,0 +1,204 @@
+"""The outbox relay: publishes committed outbox rows through a transport, at least once.
+
+One pass (`deliver_pending`):
+1. *claim*: in a short write transaction, take the due unpublished rows in order (on PostgreSQL
+   `FOR UPDATE SKIP LOCKED`, so several relays share the work without waiting on each other),
+   count the attempt and push `next_attempt_at` one lease ahead;
+2. *publish* each row, outside any transaction: no database lock is held while a broker or an
+   in-process handler works (a service may consume its own events on the same database);
+3. *settle*: stamp `published_at` on the successes; give each failure its error and a
+   `next_attempt_at` with exponential backoff and jitter.
+
+If the process dies between 1 and 3 the lease runs out and the rows are claimed again: the
+event is published twice and the consumers' inboxes absorb the duplicate. A row whose attempts
+reach `max_attempts` is left alone (unpublished, attempts >= max) for an operator to inspect and
+requeue (`lugx.platform.events.admin`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import delete, select, update
+
+from lugx.platform.db import Database, utcnow
+from lugx.platform.events._sql import rowcount
+from lugx.platform.events.dead_letters import error_text
+from lugx.platform.events.outbox import event_from_row
+from lugx.platform.events.tables import EventTables
+from lugx.platform.events.transport import Transport
+
+log = structlog.get_logger(__name__)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        db: Database,
+        tables: EventTables,
+        transport: Transport,
+        *,
+        poll_seconds: float = 0.5,
+        max_attempts: int = 8,
+        backoff_base: float = 0.5,
+        backoff_max: float = 300.0,
+        lease_seconds: float = 60.0,
+        batch_size: int = 100,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.db = db
+        self.tables = tables
+        self.transport = transport
+        self.poll_seconds = poll_seconds
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.lease = timedelta(seconds=lease_seconds)
+        self.batch_size = batch_size
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._pass_lock = asyncio.Lock()
+
+    def notify(self) -> None:
+        """Deliver now rather than at the next poll (called after a commit that published)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Ask `run()` to return after its current pass."""
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Deliver until `stop()`: at once when notified, else every `poll_seconds`."""
+        self._stopping = False
+        while not self._stopping:
+            self._wake.clear()
+            delivered = 0
+            try:
+                delivered = await self.deliver_pending(self.batch_size)
+            except Exception:
+                # The database may be briefly unavailable; the next pass tries again.
+                log.exception("outbox relay pass failed")
+            if delivered >= self.batch_size or self._stopping:
+                continue  # a full batch: more may be waiting
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+
+    async def deliver_pending(self, limit: int = 100) -> int:
+        """One pass. Returns how many events were claimed (published or not)."""
+        async with self._pass_lock:  # one pass at a time per relay; other relays use row locks
+            rows = await self._claim(limit)
+            if not rows:
+                return 0
+            published: list[Any] = []
+            failed: list[tuple[Any, Exception]] = []
+            try:
+                for row in rows:
+                    try:
+                        await self.transport.publish(event_from_row(row))
+                    except Exception as exc:
+                        failed.append((row, exc))
+                    else:
+                        published.append(row.id)
+            finally:
+                # Also on cancellation (shutdown): rows not yet tried are handed back at once
+                # instead of waiting for their lease to run out.
+                tried = set(published) | {row.id for row, _exc in failed}
+                untried = [row.id for row in rows if row.id not in tried]
+                await self._settle(published, failed, untried)
+            return len(rows)
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Delay before attempt `attempts + 1`: base * 2^(attempts-1), plus up to 25% jitter so
+        relays that failed together do not retry together, capped at `backoff_max`."""
+        raw = self.backoff_base * 2 ** max(attempts - 1, 0)
+        return timedelta(seconds=min(self.backoff_max, raw * (1 + random.random() / 4)))
+
+    async def purge_published(self, older_than: timedelta) -> int:
+        """Delete rows published more than `older_than` ago; returns how many."""
+        outbox = self.tables.outbox
+        cutoff = utcnow() - older_than
+        async with self.db.session(write=True) as session:
+            result = await session.execute(
+                delete(outbox).where(
+                    outbox.c.published_at.is_not(None), outbox.c.published_at < cutoff
+                )
+            )
+        return rowcount(result)
+
+    async def _claim(self, limit: int) -> Sequence[Any]:
+        outbox = self.tables.outbox
+        now = utcnow()
+        query = (
+            select(outbox)
+            .where(
+                outbox.c.published_at.is_(None),
+                outbox.c.next_attempt_at <= now,
+                outbox.c.attempts < self.max_attempts,
+            )
+            .order_by(outbox.c.occurred_at, outbox.c.id)
+            .limit(limit)
+        )
+        if self.db.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        async with self.db.session(write=True) as session:
+            rows = (await session.execute(query)).all()
+            if rows:
+                await session.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_([row.id for row in rows]))
+                    .values(attempts=outbox.c.attempts + 1, next_attempt_at=now + self.lease)
+                )
+        return rows
+
+    async def _settle(
+        self, published: list[Any], failed: list[tuple[Any, Exception]], untried: list[Any]
+    ) -> None:
+        outbox = self.tables.outbox
+        now = utcnow()
+        async with self.db.session(write=True) as session:
+            if untried:
+                await session.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_(untried))
+                    .values(attempts=outbox.c.attempts - 1, next_attempt_at=now)
+                )
+            if published:
+                await session.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_(published))
+                    .values(published_at=now, last_error=None)
+                )
+            for row, exc in failed:
+                attempts = row.attempts + 1  # as counted by the claim
+                await session.execute(
+                    update(outbox)
+                    .where(outbox.c.id == row.id)
+                    .values(
+                        next_attempt_at=self._next_attempt(now, attempts),
+                        last_error=error_text(exc),
+                    )
+                )
+        for row, exc in failed:
+            attempts = row.attempts + 1
+            fields = {"event_id": str(row.id), "event_type": row.type, "attempts": attempts}
+            if attempts >= self.max_attempts:
+                log.error(
+                    "outbox event not delivered; giving up until an operator requeues it",
+                    error=error_text(exc),
+                    **fields,
+                )
+            else:
+                log.warning(
+                    "outbox event delivery failed, will retry", error=error_text(exc), **fields
+                )
+
+    def _next_attempt(self, now: datetime, attempts: int) -> datetime:
+        return now + self.backoff(attempts)

@@ -1,0 +1,163 @@
+"""What a service is, and how one is put together.
+
+A service package declares a `ServiceSpec` (its name, tables, migrations, routers, the events it
+consumes, its demo data). `ServiceRuntime` builds the FastAPI app and its `ServiceContext` from
+the process's shared adapters (`Wiring`, see bootstrap.py), and starts and stops it. Every service
+gets the same things the same way: problem+json errors, request ids, metrics, /healthz, /readyz.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from fastapi import APIRouter, FastAPI, Request
+from sqlalchemy import MetaData
+
+from lugx.platform.db.database import Database
+from lugx.platform.db.migrations import upgrade
+from lugx.platform.errors import install_error_handlers
+from lugx.platform.events import EventBus, EventTables, Handler, start_buses, stop_buses
+from lugx.platform.observability import ReadinessCheck, RequestContextMiddleware, health_router
+
+if TYPE_CHECKING:
+    from lugx.platform.auth import TokenVerifier
+    from lugx.platform.bootstrap import Wiring
+    from lugx.platform.cache import Cache
+    from lugx.platform.clients import Clients
+    from lugx.platform.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+Hook = Callable[["ServiceContext"], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    title: str
+    description: str
+    metadata: MetaData
+    event_tables: EventTables
+    migrations_package: str
+    routers: Callable[[], Sequence[APIRouter]]
+    consumers: Mapping[str, Handler] = field(default_factory=dict)
+    # Builds the service's own helpers into ctx.extras when the runtime is made.
+    configure: Callable[[ServiceContext], None] | None = None
+    on_start: Hook | None = None
+    seed_demo: Hook | None = None
+    openapi_tags: Sequence[dict[str, Any]] = ()
+
+
+@dataclass
+class ServiceContext:
+    """Everything an endpoint of one service may reach, found at `request.app.state.ctx`."""
+
+    name: str
+    settings: Settings
+    db: Database
+    cache: Cache
+    tokens: TokenVerifier
+    clients: Clients
+    events: EventBus
+    secret_key: bytes
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class ServiceRuntime:
+    def __init__(self, spec: ServiceSpec, wiring: Wiring) -> None:
+        settings = wiring.settings
+        db = Database(
+            settings.database_url(spec.name),
+            pool_size=settings.db_pool_size,
+            echo=settings.db_echo,
+        )
+        bus = EventBus(spec.name, db, spec.event_tables, wiring.transport, settings)
+        for event_type, handler in spec.consumers.items():
+            bus.register(event_type, handler)
+        self.spec = spec
+        self.ctx = ServiceContext(
+            name=spec.name,
+            settings=settings,
+            db=db,
+            cache=wiring.cache,
+            tokens=wiring.tokens,
+            clients=wiring.clients,
+            events=bus,
+            secret_key=wiring.secret_key,
+            extras={"wiring": wiring},
+        )
+        if spec.configure is not None:
+            spec.configure(self.ctx)
+        self.app = self._build_app()
+
+    async def migrate(self) -> None:
+        await upgrade(self.ctx.db, self.spec.name, self.spec.migrations_package)
+
+    async def seed_demo(self) -> None:
+        if self.spec.seed_demo is not None and self.ctx.settings.loads_demo_data:
+            await self.spec.seed_demo(self.ctx)
+
+    async def prepare(self, *, migrate: bool = False, seed: bool = False) -> None:
+        """Everything before events flow: schema, start-up hook, demo data. The bus (relay and
+        consumer) is started with the others by `start_buses`, after the shared transport."""
+        if migrate:
+            await self.migrate()
+        if self.spec.on_start is not None:
+            await self.spec.on_start(self.ctx)
+        if seed:
+            await self.seed_demo()
+        log.info("service ready", service=self.spec.name, database=self.ctx.db.dialect)
+
+    async def close(self) -> None:
+        await self.ctx.db.dispose()
+
+    def readiness_checks(self) -> dict[str, ReadinessCheck]:
+        return {"database": self.ctx.db.ping, "events": self.ctx.events.ready}
+
+    def _build_app(self) -> FastAPI:
+        spec = self.spec
+        app = FastAPI(
+            title=f"Lugx {spec.title}",
+            description=spec.description,
+            version="1.0",
+            openapi_tags=list(spec.openapi_tags) or None,
+            docs_url="/docs",
+            redoc_url=None,
+        )
+        app.state.ctx = self.ctx
+        app.state.runtime = self
+        install_error_handlers(app)
+        runtime = self
+        app.include_router(health_router(lambda _request: runtime.readiness_checks()))
+        for router in spec.routers():
+            app.include_router(router)
+        app.add_middleware(RequestContextMiddleware, service=spec.name)
+        return app
+
+
+def standalone_lifespan(
+    runtime: ServiceRuntime, wiring: Wiring, *, migrate: bool, seed: bool
+) -> Callable[[FastAPI], Any]:
+    """`lugx serve NAME`: the service's own process owns its start and stop."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.prepare(migrate=migrate, seed=seed)
+        await start_buses(wiring.transport, [runtime.ctx.events])
+        try:
+            yield
+        finally:
+            await stop_buses(wiring.transport, [runtime.ctx.events])
+            await runtime.close()
+            await wiring.close()
+
+    return lifespan
+
+
+def ctx_of(request: Request) -> ServiceContext:
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx

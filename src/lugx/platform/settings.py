@@ -1,0 +1,163 @@
+"""Settings for every Lugx process, read from `LUGX_...` environment variables and `.env`.
+
+The defaults are the embedded wiring: one SQLite file per service under `data_dir`, in-memory
+cache and rate limits, in-process events. Pointing a service's database URL at PostgreSQL, or
+setting `redis_url` / `broker_url`, switches that adapter and nothing else.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The services of the platform and their ports in the distributed wiring (see docs/architecture.md).
+SERVICE_PORTS: dict[str, int] = {
+    "gateway": 8000,
+    "users": 8001,
+    "catalog": 8002,
+    "reviews": 8003,
+    "shopping": 8004,
+    "purchases": 8005,
+    "payments": 8006,
+    "online": 8007,
+    "social": 8008,
+    "notifications": 8009,
+    "recommendations": 8010,
+    "achievements": 8011,
+    "monitoring": 8012,
+    "analytics": 8013,
+    "web": 3000,
+}
+
+Environment = Literal["development", "test", "production"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LUGX_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    environment: Environment = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    data_dir: Path = Path("data")
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # Databases. `database_url_template` (e.g. postgresql+asyncpg://127.0.0.1:5432/lugx_{service})
+    # applies to every service; `database_urls` overrides single services
+    # (LUGX_DATABASE_URLS='{"users": "postgresql+asyncpg://..."}'), and so does
+    # LUGX_<SERVICE>_DATABASE_URL, the spelling operators reach for first.
+    database_url_template: str | None = None
+    database_urls: dict[str, str] = Field(default_factory=dict)
+    users_database_url: str | None = None
+    catalog_database_url: str | None = None
+    reviews_database_url: str | None = None
+    shopping_database_url: str | None = None
+    purchases_database_url: str | None = None
+    payments_database_url: str | None = None
+    db_echo: bool = False
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+
+    # Adapters: unset means the embedded, in-memory / in-process choice.
+    redis_url: str | None = None
+    cache_prefix: str = "lugx:"  # keys in a shared Redis start with this
+    broker_url: str | None = None  # nats://, redis://, amqp://, kafka://
+
+    # Distributed wiring: where each service listens. Unset means http://127.0.0.1:<port>.
+    service_urls: dict[str, str] = Field(default_factory=dict)
+    upstream_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+
+    # Secrets. Development generates and keeps them under data_dir; production must set them.
+    secret_key: SecretStr | None = None
+    jwt_private_key: SecretStr | None = None  # PEM, Ed25519
+    jwt_private_key_file: Path | None = None
+    jwt_key_id: str | None = None
+    jwt_issuer: str = "lugx"
+    jwks_url: str | None = None  # distributed: where other services fetch the users service's keys
+    access_token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
+    refresh_token_ttl_days: int = Field(default=30, ge=1, le=365)
+    email_verification_ttl_hours: int = Field(default=48, ge=1, le=720)
+
+    # Password hashing (argon2id). The defaults follow OWASP's minimum (19 MiB, 2 passes);
+    # tests lower them to stay fast.
+    password_hash_time_cost: int = Field(default=2, ge=1, le=10)
+    password_hash_memory_kib: int = Field(default=19_456, ge=8, le=1_048_576)
+    password_hash_parallelism: int = Field(default=1, ge=1, le=16)
+
+    # Edge protection.
+    rate_limit_per_minute: int = Field(default=1200, ge=1)
+    rate_limit_burst: int = Field(default=200, ge=1)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    cors_origins: list[str] = Field(default_factory=list)
+    # Peers whose X-Forwarded-For is believed (the gateway, on loopback, by default).
+    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+
+    # Failed logins: after `login_slowdown_after` failures in the window each attempt is delayed,
+    # after `login_lockout_after` they are refused with 429 until the window passes.
+    login_window_seconds: int = Field(default=900, ge=1)
+    login_slowdown_after: int = Field(default=3, ge=1)
+    login_lockout_after: int = Field(default=10, ge=2)
+    login_slowdown_seconds: float = Field(default=0.5, ge=0, le=10)
+
+    # Events.
+    outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    event_max_attempts: int = Field(default=8, ge=1, le=100)
+    event_backoff_base_seconds: float = Field(default=0.5, gt=0, le=60)
+    event_backoff_max_seconds: float = Field(default=300.0, gt=0)
+
+    # Quick start only: demo data and demo accounts are never loaded in production.
+    demo_data: bool = True
+
+    @model_validator(mode="after")
+    def _production_needs_secrets(self) -> Settings:
+        if self.environment != "production":
+            return self
+        missing = []
+        if self.secret_key is None:
+            missing.append("LUGX_SECRET_KEY")
+        if self.jwt_private_key is None and self.jwt_private_key_file is None:
+            missing.append("LUGX_JWT_PRIVATE_KEY or LUGX_JWT_PRIVATE_KEY_FILE")
+        if missing:
+            raise ValueError(
+                "production refuses to start without its secrets: set " + ", ".join(missing)
+            )
+        if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("LUGX_SECRET_KEY must be at least 32 characters in production")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def loads_demo_data(self) -> bool:
+        return self.demo_data and not self.is_production
+
+    def database_url(self, service: str) -> str:
+        explicit = getattr(self, f"{service}_database_url", None) or self.database_urls.get(service)
+        if explicit:
+            return str(explicit)
+        if self.database_url_template:
+            return self.database_url_template.format(service=service)
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{service}.db').resolve()}"
+
+    def service_url(self, service: str) -> str:
+        if service in self.service_urls:
+            return self.service_urls[service].rstrip("/")
+        return f"http://127.0.0.1:{SERVICE_PORTS[service]}"
+
+    def resolved_jwks_url(self) -> str:
+        return self.jwks_url or f"{self.service_url('users')}/.well-known/jwks.json"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,267 @@
+"""HTTP endpoints of the users service: parse, authorise, call the rules, shape the response."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Depends, Path, Request, status
+from starlette.responses import Response
+
+from lugx.platform.auth import CurrentUser, OptionalUser, Principal, require_roles
+from lugx.platform.db import DbSession, after_commit
+from lugx.platform.errors import BadRequest, problem
+from lugx.platform.net import client_ip
+from lugx.platform.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from lugx.services.users import service
+from lugx.services.users.schemas import (
+    EmailVerificationConfirm,
+    LoginRequest,
+    LogoutRequest,
+    PasswordChange,
+    Preferences,
+    PreferencesUpdate,
+    ProfileUpdate,
+    PublicProfile,
+    RefreshRequest,
+    RegisterRequest,
+    RolesUpdate,
+    SessionRead,
+    TokenPair,
+    UserRead,
+)
+from lugx.services.users.service import Accounts, Client
+
+PREFIX = "/api/v1/users"
+ME_CACHE_SECONDS = 60
+
+router = APIRouter(prefix=PREFIX, tags=["users"])
+wellknown = APIRouter(tags=["users"])
+
+
+def accounts_of(request: Request) -> Accounts:
+    accounts: Accounts = request.app.state.ctx.extras["accounts"]
+    return accounts
+
+
+AccountsDep = Annotated[Accounts, Depends(accounts_of)]
+UserRef = Annotated[
+    str, Path(min_length=1, max_length=40, description="User UUID or integer account_id")
+]
+
+
+def client_of(request: Request) -> Client:
+    trusted = request.app.state.ctx.settings.trusted_proxies
+    return Client(
+        ip=client_ip(request.scope, trusted),
+        user_agent=request.headers.get("user-agent", ""),
+    )
+
+
+def user_read(user: service.User) -> UserRead:
+    return UserRead(
+        id=user.id,
+        account_id=user.account_id,
+        username=user.username,
+        email=user.email,
+        email_verified=user.email_verified_at is not None,
+        display_name=user.display_name,
+        avatar_url=user.avatar_url,
+        bio=user.bio,
+        country=user.country,
+        profile_visibility=user.profile_visibility,  # type: ignore[arg-type]
+        roles=user.roles,  # type: ignore[arg-type]
+        created_at=user.created_at,
+    )
+
+
+def forget_me(request: Request, accounts: Accounts, user_id: uuid.UUID) -> None:
+    """Drop the cached /me once the change is committed (not before: a read in between would
+    cache the old row again)."""
+
+    async def drop() -> None:
+        await accounts.cache.delete(service.me_cache_key(user_id))
+
+    after_commit(request, drop)
+
+
+@wellknown.get("/.well-known/jwks.json", summary="Public keys that verify access tokens")
+async def jwks(request: Request) -> dict[str, list[dict[str, object]]]:
+    key = request.app.state.ctx.extras["signing_key"]
+    return {"keys": [key.jwk()]}
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserRead)
+async def register(body: RegisterRequest, session: DbSession, accounts: AccountsDep) -> UserRead:
+    return user_read(await service.register(session, accounts, body))
+
+
+@router.post("/login", response_model=TokenPair)
+async def login(
+    body: LoginRequest, request: Request, session: DbSession, accounts: AccountsDep
+) -> TokenPair:
+    return await service.login(
+        session,
+        accounts,
+        body.login,
+        body.password,
+        device_name=body.device_name,
+        client=client_of(request),
+    )
+
+
+@router.post("/token/refresh", response_model=TokenPair)
+async def refresh(
+    body: RefreshRequest, request: Request, session: DbSession, accounts: AccountsDep
+) -> TokenPair | Response:
+    try:
+        return await service.refresh(
+            session, accounts, body.refresh_token, client=client_of(request)
+        )
+    except service.RefreshReuse:
+        # Returned, not raised, so the revocation of the session is committed.
+        return problem(
+            401,
+            code="refresh-token-reused",
+            detail="This refresh token was already used; the session has been signed out",
+            headers={"WWW-Authenticate": 'Bearer realm="lugx"'},
+        )
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(
+    principal: CurrentUser, session: DbSession, accounts: AccountsDep, _body: LogoutRequest | None = None
+) -> None:
+    await service.logout(session, accounts, principal)
+
+
+@router.post("/email/verify", response_model=UserRead)
+async def verify_email(
+    body: EmailVerificationConfirm, request: Request, session: DbSession, accounts: AccountsDep
+) -> UserRead:
+    user = await service.verify_email(session, accounts, body.token)
+    forget_me(request, accounts, user.id)
+    return user_read(user)
+
+
+@router.get("/me", response_model=UserRead)
+async def me(request: Request, principal: CurrentUser, session: DbSession) -> Response:
+    accounts = accounts_of(request)
+    key = service.me_cache_key(principal.user_id)
+    cached = await accounts.cache.get(key)
+    if cached is None:
+        user = await service.get_user(session, principal.user_id)
+        cached = orjson.dumps(user_read(user).model_dump(mode="json"))
+        await accounts.cache.set(key, cached, ttl=ME_CACHE_SECONDS)
+    return Response(cached, media_type="application/json", headers={"cache-control": "private, no-cache"})
+
+
+@router.patch("/me", response_model=UserRead)
+async def update_me(
+    body: ProfileUpdate,
+    request: Request,
+    principal: CurrentUser,
+    session: DbSession,
+    accounts: AccountsDep,
+) -> UserRead:
+    user = await service.update_profile(session, accounts, principal.user_id, body)
+    forget_me(request, accounts, user.id)
+    return user_read(user)
+
+
+@router.post("/me/email/verification", status_code=status.HTTP_202_ACCEPTED)
+async def resend_verification(
+    principal: CurrentUser, session: DbSession, accounts: AccountsDep
+) -> dict[str, str]:
+    user = await service.get_user(session, principal.user_id)
+    await service.request_email_verification(session, accounts, user)
+    return {"status": "sent"}
+
+
+@router.get("/me/preferences", response_model=Preferences)
+async def get_preferences(principal: CurrentUser, session: DbSession) -> Preferences:
+    return Preferences.model_validate(await service.get_preferences(session, principal.user_id))
+
+
+@router.patch("/me/preferences", response_model=Preferences)
+async def update_preferences(
+    body: PreferencesUpdate, principal: CurrentUser, session: DbSession
+) -> Preferences:
+    preferences = await service.update_preferences(session, principal.user_id, body)
+    return Preferences.model_validate(preferences)
+
+
+@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
+async def change_password(
+    body: PasswordChange, request: Request, principal: CurrentUser, session: DbSession,
+    accounts: AccountsDep,
+) -> None:
+    await service.change_password(
+        session, accounts, principal, body.current_password, body.new_password
+    )
+    forget_me(request, accounts, principal.user_id)
+
+
+@router.get("/me/sessions", response_model=Page[SessionRead])
+async def list_sessions(
+    request: Request,
+    principal: CurrentUser,
+    session: DbSession,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> Page[SessionRead]:
+    secret = request.app.state.ctx.secret_key
+    after = None
+    if cursor:
+        key = decode_cursor(secret, cursor)
+        try:
+            after = (datetime.fromisoformat(key["t"]), uuid.UUID(key["id"]))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise BadRequest("The cursor is not valid", code="invalid-cursor") from exc
+    rows = await service.list_sessions(session, principal, limit=limit + 1, after=after)
+    items = [
+        SessionRead(
+            id=row.id,
+            device_name=row.device_name,
+            user_agent=row.user_agent,
+            ip_address=row.ip_address,
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            expires_at=row.expires_at,
+            current=row.id == principal.session_id,
+        )
+        for row in rows[:limit]
+    ]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor(secret, {"t": last.created_at.isoformat(), "id": str(last.id)})
+    return Page[SessionRead](items=items, next_cursor=next_cursor)
+
+
+@router.delete("/me/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_session(
+    session_id: uuid.UUID, principal: CurrentUser, session: DbSession, accounts: AccountsDep
+) -> None:
+    await service.revoke_session(session, accounts, principal, session_id)
+
+
+@router.get("/{ref}", response_model=PublicProfile)
+async def public_profile(ref: UserRef, viewer: OptionalUser, session: DbSession) -> PublicProfile:
+    return await service.public_profile(session, ref, viewer)
+
+
+@router.put("/{ref}/roles", response_model=UserRead, summary="Set a user's roles (admin)")
+async def set_roles(
+    ref: UserRef,
+    body: RolesUpdate,
+    request: Request,
+    session: DbSession,
+    accounts: AccountsDep,
+    _admin: Annotated[Principal, Depends(require_roles("admin"))],
+) -> UserRead:
+    user = await service.set_roles(session, accounts, ref, list(body.roles))
+    forget_me(request, accounts, user.id)
+    return user_read(user)

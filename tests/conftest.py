@@ -1,0 +1,153 @@
+"""Shared test wiring.
+
+The suite runs on the embedded defaults (SQLite files, in-memory cache, in-process events), and
+again on real engines when these are set (CI sets them; see .ci/run):
+  LUGX_TEST_DATABASE_URL   e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+  LUGX_TEST_REDIS_URL      e.g. redis://127.0.0.1:6379/0
+  LUGX_TEST_BROKER_URL     e.g. nats://127.0.0.1:4222
+
+Each test worker gets its own databases, migrated once; every test starts from empty tables
+(rows are deleted after each test, which also lets tests commit and race for real).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import delete
+from sqlalchemy.engine import make_url
+
+from lugx.platform.bootstrap import Platform
+from lugx.platform.db import Database
+from lugx.platform.settings import Settings
+from lugx.services import available
+
+TEST_DATABASE_URL = os.environ.get("LUGX_TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("LUGX_TEST_REDIS_URL")
+TEST_BROKER_URL = os.environ.get("LUGX_TEST_BROKER_URL")
+
+
+def worker_name() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def database_template(tmp_root: Path) -> str:
+    """Where each service's test database lives, for this worker."""
+    if TEST_DATABASE_URL:
+        url = make_url(TEST_DATABASE_URL)
+        return url.set(database=f"lugx_test_{worker_name()}_{{service}}").render_as_string(
+            hide_password=False
+        )
+    return f"sqlite+aiosqlite:///{tmp_root}/{{service}}.db"
+
+
+async def _recreate_postgres_databases(template: str, services: list[str]) -> None:
+    import asyncpg
+
+    admin = make_url(TEST_DATABASE_URL or "")
+    conn = await asyncpg.connect(
+        host=admin.host, port=admin.port or 5432, user=admin.username or "postgres",
+        password=admin.password, database=admin.database or "postgres",
+    )
+    try:
+        for service in services:
+            name = make_url(template.format(service=service)).database
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+def test_settings(data_dir: Path, template: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "environment": "test",
+        "data_dir": data_dir,
+        "database_url_template": template,
+        "redis_url": TEST_REDIS_URL,
+        "broker_url": TEST_BROKER_URL,
+        "log_level": "WARNING",
+        "password_hash_time_cost": 1,
+        "password_hash_memory_kib": 64,
+        "login_slowdown_seconds": 0.01,
+        "outbox_poll_seconds": 0.05,
+        "rate_limit_per_minute": 100_000,
+        "rate_limit_burst": 100_000,
+        "db_pool_size": 5,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """Create and migrate this worker's databases once; yield (data_dir, url template)."""
+    root = tmp_path_factory.mktemp("lugx")
+    template = database_template(root)
+    specs = available()
+
+    async def migrate() -> None:
+        if TEST_DATABASE_URL:
+            await _recreate_postgres_databases(template, [s.name for s in specs])
+        settings = test_settings(root, template)
+        platform = Platform(settings, specs)
+        for runtime in platform.runtimes.values():
+            await runtime.migrate()
+            await runtime.ctx.db.dispose()
+
+    asyncio.run(migrate())
+    yield root, template
+
+
+async def _truncate(platform: Platform) -> None:
+    for runtime in platform.runtimes.values():
+        async with runtime.ctx.db.session() as session:
+            for table in reversed(runtime.spec.metadata.sorted_tables):
+                await session.execute(delete(table))
+
+
+@pytest.fixture
+def settings(migrated: tuple[Path, str]) -> Settings:
+    data_dir, template = migrated
+    # Each test gets its own key space in a shared Redis.
+    return test_settings(data_dir, template, cache_prefix=f"lugx-test:{uuid.uuid4().hex}:")
+
+
+@pytest.fixture
+async def platform(settings: Settings) -> AsyncIterator[Platform]:
+    platform = Platform(settings, available())
+    await platform.start(migrate=False, seed=False)
+    try:
+        yield platform
+    finally:
+        await _truncate(platform)
+        await platform.stop()
+
+
+@pytest.fixture
+async def client(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
+    """HTTP in through the real gateway, the way a player's client arrives."""
+    from lugx.gateway.app import create_gateway
+
+    gateway = create_gateway(
+        platform.wiring,
+        {name: runtime.app for name, runtime in platform.runtimes.items()},
+        readiness={
+            f"{name}.{check}": fn
+            for name, runtime in platform.runtimes.items()
+            for check, fn in runtime.readiness_checks().items()
+        },
+    )
+    transport = httpx.ASGITransport(app=gateway, client=("203.0.113.7", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://lugx.test") as http:
+        yield http
+
+
+def database_of(platform: Platform, service: str) -> Database:
+    return platform.runtimes[service].ctx.db

@@ -1,0 +1,248 @@
+"""The relay: delivers committed outbox rows, retries with growing backoff, gives up at a limit,
+never holds rows it did not get to, and several relays never publish one row twice at once."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlalchemy import update
+
+from lugx.platform.db import utcnow
+from lugx.platform.events import Consumer, Event, InProcessTransport, OutboxRelay, publish
+from lugx.platform.events.admin import format_undelivered, list_undelivered, requeue_undelivered
+from lugx.platform.events.transport import EventHandler
+
+if TYPE_CHECKING:
+    from conftest import EventsEnv
+
+
+class FlakyTransport:
+    """A transport whose broker is down for the first `failures` publishes (all, if None)."""
+
+    def __init__(self, failures: int | None = None) -> None:
+        self.failures = failures
+        self.calls = 0
+        self.published: list[Event] = []
+
+    def subscribe(self, consumer: str, types: Sequence[str], handler: EventHandler) -> None:
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+    async def publish(self, event: Event) -> None:
+        self.calls += 1
+        if self.failures is None or self.calls <= self.failures:
+            raise ConnectionError(f"broker down (call {self.calls})")
+        await asyncio.sleep(0)
+        self.published.append(event)
+
+    async def ping(self) -> None:
+        pass
+
+
+async def add_events(env: EventsEnv, count: int, type: str = "OrderPaid") -> list[Event]:
+    events = []
+    async with env.db.session(write=True) as session:
+        for n in range(count):
+            events.append(
+                await publish(
+                    session, env.tables, producer="shop", type=type, key=f"k{n}", payload={"note": f"n{n}"}
+                )
+            )
+    return events
+
+
+async def make_due(env: EventsEnv) -> None:
+    async with env.db.session(write=True) as session:
+        await session.execute(update(env.tables.outbox).values(next_attempt_at=utcnow()))
+
+
+async def test_relay_delivers_in_order_to_an_in_process_handler(env: EventsEnv) -> None:
+    transport = InProcessTransport()
+    seen: list[Event] = []
+
+    async def handler(event: Event) -> None:
+        seen.append(event)
+
+    transport.subscribe("catalog", ["OrderPaid"], handler)
+    await transport.start()
+    events = await add_events(env, 3)
+    relay = OutboxRelay(env.db, env.tables, transport)
+
+    assert await relay.deliver_pending() == 3
+    assert [e.id for e in seen] == [e.id for e in events]
+    assert seen == events  # the envelope survives the outbox unchanged
+    rows = await env.rows(env.tables.outbox)
+    assert all(r.published_at is not None and r.attempts == 1 for r in rows)
+    assert await relay.deliver_pending() == 0
+    assert len(seen) == 3
+
+
+async def test_redelivered_event_changes_nothing_thanks_to_the_inbox(env: EventsEnv) -> None:
+    transport = InProcessTransport()
+    consumer = Consumer("catalog", env.db, env.tables, {"OrderPaid": env.effect_handler()}, max_attempts=3)
+    transport.subscribe(consumer.name, consumer.types, consumer.handle)
+    await transport.start()
+    (event,) = await add_events(env, 1)
+    relay = OutboxRelay(env.db, env.tables, transport)
+    assert await relay.deliver_pending() == 1
+
+    # The relay crashed before recording the publish: the row is published again...
+    async with env.db.session(write=True) as session:
+        await session.execute(
+            update(env.tables.outbox).values(published_at=None, next_attempt_at=utcnow())
+        )
+    assert await relay.deliver_pending() == 1
+    # ...and a broker redelivers it too.
+    await transport.publish(event)
+    await consumer.handle(event)
+
+    assert await env.count(env.effects) == 1
+    (inbox,) = await env.rows(env.tables.inbox)
+    assert (inbox.consumer, inbox.event_id, inbox.status, inbox.attempts) == ("catalog", event.id, "done", 1)
+
+
+async def test_failed_publish_backs_off_longer_each_time_then_gives_up(env: EventsEnv) -> None:
+    transport = FlakyTransport()
+    relay = OutboxRelay(
+        env.db, env.tables, transport, max_attempts=3, backoff_base=10.0, backoff_max=1000.0
+    )
+    (event,) = await add_events(env, 1)
+
+    delays = []
+    for attempt in (1, 2, 3):
+        assert await relay.deliver_pending() == 1
+        (row,) = await env.rows(env.tables.outbox)
+        assert row.attempts == attempt
+        assert row.published_at is None
+        assert row.last_error == f"ConnectionError: broker down (call {attempt})"
+        delays.append((row.next_attempt_at - utcnow()).total_seconds())
+        assert await relay.deliver_pending() == 0  # not due yet
+        await make_due(env)
+
+    # base * 2^(n-1), plus up to 25% jitter: 10-12.5 s, 20-25 s, 40-50 s.
+    for delay, low in zip(delays, (10, 20, 40), strict=True):
+        assert low - 1 < delay <= low * 1.25
+    assert delays[0] < delays[1] < delays[2]
+
+    # At max_attempts the relay leaves the row for an operator, even when due.
+    assert await relay.deliver_pending() == 0
+    (row,) = await env.rows(env.tables.outbox)
+    assert (row.attempts, row.published_at) == (3, None)
+    stuck = await list_undelivered(env.db, env.tables)
+    assert [s.id for s in stuck] == [event.id]
+    assert "broker down" in format_undelivered(stuck)
+
+    # The operator requeues it once the broker is back.
+    transport.failures = 0
+    assert await requeue_undelivered(env.db, env.tables, str(event.id)) == 1
+    assert await relay.deliver_pending() == 1
+    assert [e.id for e in transport.published] == [event.id]
+    assert await list_undelivered(env.db, env.tables) == []
+
+
+def test_backoff_is_capped(env: EventsEnv) -> None:
+    relay = OutboxRelay(env.db, env.tables, FlakyTransport(), backoff_base=1.0, backoff_max=30.0)
+    assert relay.backoff(1) <= timedelta(seconds=1.25)
+    assert relay.backoff(50) == timedelta(seconds=30)
+
+
+async def test_a_transient_failure_is_retried_and_delivered(env: EventsEnv) -> None:
+    transport = FlakyTransport(failures=2)
+    relay = OutboxRelay(env.db, env.tables, transport, backoff_base=0.001, backoff_max=0.001)
+    (event,) = await add_events(env, 1)
+    for _ in range(3):
+        await relay.deliver_pending()
+        await asyncio.sleep(0.01)
+    assert [e.id for e in transport.published] == [event.id]
+    (row,) = await env.rows(env.tables.outbox)
+    assert row.published_at is not None
+    assert row.last_error is None
+
+
+async def test_cancelled_pass_hands_back_the_rows_it_did_not_try(env: EventsEnv) -> None:
+    started = asyncio.Event()
+
+    class HangingTransport(FlakyTransport):
+        async def publish(self, event: Event) -> None:
+            started.set()
+            await asyncio.Event().wait()  # a broker that never answers
+
+    await add_events(env, 3)
+    relay = OutboxRelay(env.db, env.tables, HangingTransport(), lease_seconds=3600)
+    task = asyncio.create_task(relay.deliver_pending())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    rows = await env.rows(env.tables.outbox)
+    # Nothing was settled: every row is due again at once (the one in flight may have reached
+    # the broker; publishing it again is the at-least-once duplicate the inbox absorbs).
+    assert [r.attempts for r in rows] == [0, 0, 0]
+    assert all(r.published_at is None for r in rows)
+    working = FlakyTransport(failures=0)
+    assert await OutboxRelay(env.db, env.tables, working).deliver_pending() == 3
+
+
+async def test_concurrent_relays_never_publish_a_row_twice(env: EventsEnv) -> None:
+    events = await add_events(env, 40)
+    transport = FlakyTransport(failures=0)
+    relays = [OutboxRelay(env.db, env.tables, transport) for _ in range(4)]
+    counts = await asyncio.gather(*(r.deliver_pending(limit=15) for r in relays))
+    while sum(counts) < 40:
+        counts += await asyncio.gather(*(r.deliver_pending(limit=15) for r in relays))
+    assert sum(counts) == 40
+    assert sorted(str(e.id) for e in transport.published) == sorted(str(e.id) for e in events)
+
+
+async def test_run_delivers_at_once_when_notified_and_stops(env: EventsEnv) -> None:
+    transport = FlakyTransport(failures=0)
+    relay = OutboxRelay(env.db, env.tables, transport, poll_seconds=30)  # polling would be too late
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(0.05)
+        await add_events(env, 1)
+        relay.notify()
+        for _ in range(100):
+            if transport.published:
+                break
+            await asyncio.sleep(0.01)
+        assert len(transport.published) == 1
+    finally:
+        relay.stop()
+        await asyncio.wait_for(task, timeout=5)
+
+
+async def test_purge_published_keeps_recent_and_unpublished_rows(env: EventsEnv) -> None:
+    events = await add_events(env, 3)
+    relay = OutboxRelay(env.db, env.tables, FlakyTransport(failures=0))
+    await relay.deliver_pending()
+    async with env.db.session(write=True) as session:
+        await session.execute(
+            update(env.tables.outbox)
+            .where(env.tables.outbox.c.id == events[0].id)
+            .values(published_at=utcnow() - timedelta(days=30))
+        )
+        await session.execute(
+            update(env.tables.outbox)
+            .where(env.tables.outbox.c.id == events[1].id)
+            .values(published_at=None)
+        )
+    assert await relay.purge_published(timedelta(days=7)) == 1
+    remaining = {r.id for r in await env.rows(env.tables.outbox)}
+    assert remaining == {events[1].id, events[2].id}
+
+
+async def test_requeue_of_an_unknown_id_changes_nothing(env: EventsEnv) -> None:
+    await add_events(env, 1)
+    assert await requeue_undelivered(env.db, env.tables, uuid.uuid4()) == 0
