@@ -82,7 +82,8 @@ async def test_preferences_round_trip(client: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 200
     stored = (await client.get("/api/v1/users/me/preferences", headers=account.headers)).json()
-    assert stored["currency"] == "EUR" and stored["language"] == "de"
+    assert stored["currency"] == "EUR"
+    assert stored["language"] == "de"
     assert stored["marketing_emails"] is True
     bad = await client.patch(
         "/api/v1/users/me/preferences", json={"currency": "euro"}, headers=account.headers
@@ -144,12 +145,15 @@ async def test_sessions_are_listed_and_revocable(
         f"/api/v1/users/me/sessions/{laptop['session_id']}", headers=account.headers
     )
     assert response.status_code == 204
-    assert (await client.get("/api/v1/users/me", headers=auth(laptop["access_token"]))).status_code == 401
+    assert (
+        await client.get("/api/v1/users/me", headers=auth(laptop["access_token"]))
+    ).status_code == 401
     listed = (await client.get("/api/v1/users/me/sessions", headers=account.headers)).json()
     assert [s["id"] for s in listed["items"]] == [account.session_id]
     async with database_of(platform, "users").session(write=False) as session:
         revoked = await session.get(UserSession, uuid.UUID(laptop["session_id"]))
-        assert revoked is not None and revoked.revoked_reason == "revoked-by-user"
+        assert revoked is not None
+        assert revoked.revoked_reason == "revoked-by-user"
 
 
 async def test_sessions_paginate_with_a_signed_cursor(client: httpx.AsyncClient) -> None:
@@ -167,7 +171,8 @@ async def test_sessions_paginate_with_a_signed_cursor(client: httpx.AsyncClient)
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    assert len(seen) == 5 and len(set(seen)) == 5
+    assert len(seen) == 5
+    assert len(set(seen)) == 5
     tampered = await client.get(
         "/api/v1/users/me/sessions",
         params={"cursor": "eyJ0IjoiMjAyMCJ9.AAAA"},
@@ -195,7 +200,8 @@ async def test_email_verification(client: httpx.AsyncClient, platform: Platform)
     bad = await client.post("/api/v1/users/email/verify", json={"token": "forged"})
     assert bad.status_code == 404
     ok = await client.post("/api/v1/users/email/verify", json={"token": token})
-    assert ok.status_code == 200 and ok.json()["email_verified"] is True
+    assert ok.status_code == 200
+    assert ok.json()["email_verified"] is True
     again = await client.post("/api/v1/users/email/verify", json={"token": token})
     assert again.status_code == 404
     me = (await client.get("/api/v1/users/me", headers=account.headers)).json()

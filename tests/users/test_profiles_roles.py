@@ -35,7 +35,8 @@ async def test_hidden_profiles_show_only_who_it_is(
     for headers in ({}, stranger.headers):
         body = (await client.get(f"/api/v1/users/{owner.id}", headers=headers)).json()
         assert body["is_private"] is True
-        assert body["bio"] is None and body["country"] is None
+        assert body["bio"] is None
+        assert body["country"] is None
     own = (await client.get(f"/api/v1/users/{owner.id}", headers=owner.headers)).json()
     assert own["bio"] == "secret plans"
 

@@ -28,15 +28,18 @@ async def test_register_returns_the_user_without_secrets(
     body = response.json()
     assert body["username"] == "Gordon"
     assert body["email"] == "Gordon@example.com"  # domain normalised, local part kept
-    assert isinstance(body["account_id"], int) and body["account_id"] > 0
+    assert isinstance(body["account_id"], int)
+    assert body["account_id"] > 0
     assert body["roles"] == ["player"]
     assert body["email_verified"] is False
-    assert "password" not in response.text and "argon2" not in response.text
+    assert "password" not in response.text
+    assert "argon2" not in response.text
     async with database_of(platform, "users").session(write=False) as session:
         user = (await session.execute(select(User))).scalar_one()
         assert user.password_hash.startswith("$argon2id$")
         types = [row.type for row in (await session.execute(select(EVENTS.outbox))).all()]
-    assert "UserRegistered" in types and "EmailVerificationRequested" in types
+    assert "UserRegistered" in types
+    assert "EmailVerificationRequested" in types
 
 
 async def test_account_ids_are_distinct_integers(client: httpx.AsyncClient) -> None:
@@ -119,7 +122,9 @@ async def test_login_with_username_or_email(client: httpx.AsyncClient) -> None:
         assert me.json()["id"] == user["id"]
 
 
-@pytest.mark.parametrize(("login_name", "password"), [("barney", "wrong password!"), ("nobody", PASSWORD)])
+@pytest.mark.parametrize(
+    ("login_name", "password"), [("barney", "wrong password!"), ("nobody", PASSWORD)]
+)
 async def test_wrong_password_or_unknown_user_is_401_and_says_the_same(
     client: httpx.AsyncClient, login_name: str, password: str
 ) -> None:
@@ -145,7 +150,9 @@ async def test_repeated_failed_logins_are_refused_with_429(
     assert statuses[10:] == [429, 429]
     assert int(response.headers["retry-after"]) > 0
     # Even the right password is refused while the account is locked.
-    right = await client.post("/api/v1/users/login", json={"login": "kleiner", "password": PASSWORD})
+    right = await client.post(
+        "/api/v1/users/login", json={"login": "kleiner", "password": PASSWORD}
+    )
     assert right.status_code == 429
 
 
@@ -157,4 +164,3 @@ async def test_login_records_the_device(client: httpx.AsyncClient) -> None:
     assert only["device_name"] == "Steam Deck"
     assert only["current"] is True
     assert only["ip_address"] == "203.0.113.7"
-

@@ -25,7 +25,9 @@ async def test_jwks_publishes_the_key_that_verifies_tokens(client: httpx.AsyncCl
     account = await signed_up(client)
     jwks = (await client.get("/.well-known/jwks.json")).json()
     [key] = jwks["keys"]
-    assert key["kty"] == "OKP" and key["crv"] == "Ed25519" and key["alg"] == "EdDSA"
+    assert key["kty"] == "OKP"
+    assert key["crv"] == "Ed25519"
+    assert key["alg"] == "EdDSA"
     assert "d" not in key  # never the private part
     public = jwt.PyJWK(key).key
     claims = jwt.decode(account.access_token, public, algorithms=["EdDSA"], audience="lugx")

@@ -7,6 +7,7 @@ with its trace and answered with a bare 500: no stack trace, SQL or secret reach
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -116,7 +117,7 @@ def problem(
     detail: str | None = None,
     code: str | None = None,
     instance: str | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> Response:
     body: dict[str, Any] = {
@@ -128,7 +129,9 @@ def problem(
     if instance:
         body["instance"] = instance
     body.update({k: v for k, v in extra.items() if v is not None})
-    return Response(orjson.dumps(body), status_code=status, headers=headers, media_type=PROBLEM_JSON)
+    return Response(
+        orjson.dumps(body), status_code=status, headers=headers, media_type=PROBLEM_JSON
+    )
 
 
 def problem_bytes(status: int, detail: str, code: str | None = None) -> bytes:
@@ -186,9 +189,7 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else None
-    return problem(
-        exc.status_code, detail=detail, instance=request.url.path, headers=exc.headers
-    )
+    return problem(exc.status_code, detail=detail, instance=request.url.path, headers=exc.headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -10,17 +10,17 @@ from starlette.types import Scope
 
 def client_ip(scope: Scope, trusted_proxies: Collection[str]) -> str:
     client = scope.get("client")
-    peer = client[0] if client else "unknown"
+    peer: str = str(client[0]) if client else "unknown"
     if peer not in trusted_proxies:
-        return str(peer)
-    forwarded = None
+        return peer
+    forwarded: str | None = None
     for key, value in scope.get("headers", ()):
         if key == b"x-forwarded-for":
-            forwarded = value.decode("latin-1")
+            forwarded = bytes(value).decode("latin-1")
     if not forwarded:
-        return str(peer)
+        return peer
     hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
     for hop in reversed(hops):
         if hop not in trusted_proxies:
             return hop
-    return hops[0] if hops else str(peer)
+    return hops[0] if hops else peer

@@ -116,9 +116,7 @@ class RequestContextMiddleware:
             label = getattr(route, "path", None) or "unmatched"
             method = scope["method"]
             HTTP_REQUESTS.labels(self.service, method, label, str(status)).inc()
-            HTTP_LATENCY.labels(self.service, method, label).observe(
-                time.perf_counter() - started
-            )
+            HTTP_LATENCY.labels(self.service, method, label).observe(time.perf_counter() - started)
             request_id_var.reset(token)
 
 

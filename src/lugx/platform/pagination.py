@@ -42,8 +42,10 @@ def encode_cursor(secret: bytes, key: dict[str, Any]) -> str:
 
 def decode_cursor(secret: bytes, cursor: str) -> dict[str, Any]:
     body, _, signature = cursor.partition(".")
-    if not body or not signature or not hmac.compare_digest(
-        signature, _sign(secret, body.encode())
+    if (
+        not body
+        or not signature
+        or not hmac.compare_digest(signature, _sign(secret, body.encode()))
     ):
         raise BadRequest("The cursor is not valid; start again without it", code="invalid-cursor")
     try:

@@ -3,6 +3,7 @@ under the data folder (mode 0600), so tokens survive a restart and nothing lands
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
@@ -73,10 +74,8 @@ def _development_key(path: Path) -> Ed25519PrivateKey:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        try:
+        with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
             _write_private(path, pem)
-        except FileExistsError:
-            pass  # another process made it first; read theirs
     return _parse_private_pem(path.read_bytes())
 
 
@@ -88,10 +87,8 @@ def load_secret_key(settings: Settings) -> bytes:
         raise RuntimeError("production needs LUGX_SECRET_KEY")
     path = settings.data_dir / "secrets" / "secret_key"
     if not path.exists():
-        try:
+        with contextlib.suppress(FileExistsError):
             _write_private(path, secrets.token_urlsafe(48).encode())
-        except FileExistsError:
-            pass
     return path.read_bytes().strip()
 
 

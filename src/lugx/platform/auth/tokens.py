@@ -135,9 +135,7 @@ class TokenVerifier:
         principal = self._verified.get(token)
         if principal is None or principal.expires_at <= time.time():
             principal = await self._verify_signature(token)
-        if principal.session_id is not None and await self.is_session_revoked(
-            principal.session_id
-        ):
+        if principal.session_id is not None and await self.is_session_revoked(principal.session_id):
             raise Unauthorized("This session has been signed out", code="token-revoked")
         return principal
 

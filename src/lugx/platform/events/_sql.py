@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, cast
 
 from sqlalchemy import Table
@@ -21,3 +22,8 @@ def insert_with_conflicts(dialect: str, table: Table) -> postgresql.Insert | sql
 def rowcount(result: Result[Any]) -> int:
     """Rows matched by an INSERT/UPDATE/DELETE."""
     return cast("CursorResult[Any]", result).rowcount
+
+
+def plain_uuid(value: uuid.UUID) -> uuid.UUID:
+    """A driver's UUID subclass (asyncpg's) as a plain `uuid.UUID`."""
+    return value if type(value) is uuid.UUID else uuid.UUID(int=value.int)

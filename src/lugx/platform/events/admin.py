@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import or_, select, update
 
 from lugx.platform.db import Database, utcnow
-from lugx.platform.events._sql import rowcount
+from lugx.platform.events._sql import plain_uuid, rowcount
 from lugx.platform.events.consumer import Consumer
 from lugx.platform.events.dead_letters import DeadLetter, DeadLetterNotFound, list_dead_letters
 from lugx.platform.events.tables import EventTables
@@ -76,7 +76,7 @@ async def list_undelivered(
         rows = (await session.execute(query)).all()
     return [
         UndeliveredEvent(
-            id=row.id,
+            id=plain_uuid(row.id),
             type=row.type,
             key=row.key,
             occurred_at=row.occurred_at,

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from lugx.platform.db import Database
 from lugx.platform.errors import Conflict, NotFound
+from lugx.platform.events._sql import plain_uuid
 from lugx.platform.events.envelope import Event
 from lugx.platform.events.tables import EventTables
 
@@ -50,9 +51,9 @@ class DeadLetter:
     @classmethod
     def from_row(cls, row: Any) -> DeadLetter:
         return cls(
-            id=row.id,
+            id=plain_uuid(row.id),
             consumer=row.consumer,
-            event_id=row.event_id,
+            event_id=plain_uuid(row.event_id),
             type=row.type,
             envelope=row.envelope,
             error=row.error,

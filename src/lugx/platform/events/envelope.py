@@ -35,6 +35,12 @@ class Event(BaseModel):
     key: str = Field(max_length=200)
     payload: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("id")
+    @classmethod
+    def _plain_uuid(cls, value: uuid.UUID) -> uuid.UUID:
+        # Drivers hand back UUID subclasses (asyncpg's) that orjson cannot serialise.
+        return value if type(value) is uuid.UUID else uuid.UUID(int=value.int)
+
     @field_validator("occurred_at")
     @classmethod
     def _to_utc(cls, value: datetime) -> datetime:

@@ -11,7 +11,9 @@ from lugx.services.users.schemas import PublicProfile, UserRead
 class UsersClient(ServiceClient):
     service = "users"
 
-    async def profile(self, ref: uuid.UUID | int | str, *, token: str | None = None) -> PublicProfile:
+    async def profile(
+        self, ref: uuid.UUID | int | str, *, token: str | None = None
+    ) -> PublicProfile:
         response = await self.request("GET", f"/api/v1/users/{ref}", token=token)
         return PublicProfile.model_validate_json(response.content)
 

@@ -65,9 +65,12 @@ class Passwords:
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
         try:
-            return await asyncio.to_thread(
-                self._hasher.verify, password_hash or self._dummy_hash, password
-            ) and password_hash is not None
+            return (
+                await asyncio.to_thread(
+                    self._hasher.verify, password_hash or self._dummy_hash, password
+                )
+                and password_hash is not None
+            )
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 

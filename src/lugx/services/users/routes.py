@@ -16,6 +16,7 @@ from lugx.platform.errors import BadRequest, problem
 from lugx.platform.net import client_ip
 from lugx.platform.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
 from lugx.services.users import service
+from lugx.services.users.models import User
 from lugx.services.users.schemas import (
     EmailVerificationConfirm,
     LoginRequest,
@@ -60,7 +61,7 @@ def client_of(request: Request) -> Client:
     )
 
 
-def user_read(user: service.User) -> UserRead:
+def user_read(user: User) -> UserRead:
     return UserRead(
         id=user.id,
         account_id=user.account_id,
@@ -71,8 +72,8 @@ def user_read(user: service.User) -> UserRead:
         avatar_url=user.avatar_url,
         bio=user.bio,
         country=user.country,
-        profile_visibility=user.profile_visibility,  # type: ignore[arg-type]
-        roles=user.roles,  # type: ignore[arg-type]
+        profile_visibility=user.profile_visibility,
+        roles=user.roles,
         created_at=user.created_at,
     )
 
@@ -132,7 +133,10 @@ async def refresh(
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
 async def logout(
-    principal: CurrentUser, session: DbSession, accounts: AccountsDep, _body: LogoutRequest | None = None
+    principal: CurrentUser,
+    session: DbSession,
+    accounts: AccountsDep,
+    _body: LogoutRequest | None = None,
 ) -> None:
     await service.logout(session, accounts, principal)
 
@@ -155,7 +159,9 @@ async def me(request: Request, principal: CurrentUser, session: DbSession) -> Re
         user = await service.get_user(session, principal.user_id)
         cached = orjson.dumps(user_read(user).model_dump(mode="json"))
         await accounts.cache.set(key, cached, ttl=ME_CACHE_SECONDS)
-    return Response(cached, media_type="application/json", headers={"cache-control": "private, no-cache"})
+    return Response(
+        cached, media_type="application/json", headers={"cache-control": "private, no-cache"}
+    )
 
 
 @router.patch("/me", response_model=UserRead)
@@ -195,7 +201,10 @@ async def update_preferences(
 
 @router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
 async def change_password(
-    body: PasswordChange, request: Request, principal: CurrentUser, session: DbSession,
+    body: PasswordChange,
+    request: Request,
+    principal: CurrentUser,
+    session: DbSession,
     accounts: AccountsDep,
 ) -> None:
     await service.change_password(

@@ -58,7 +58,7 @@ class LogoutRequest(Strict):
 class TokenPair(BaseModel):
     access_token: str
     refresh_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105
     expires_in: int
     session_id: uuid.UUID
 
@@ -98,9 +98,9 @@ class PublicProfile(BaseModel):
 
 
 class ProfileUpdate(Strict):
-    display_name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
-    ] | None = None
+    display_name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
+    ) = None
     avatar_url: AnyHttpUrl | None = Field(default=None, max_length=2048)
     bio: Annotated[str, StringConstraints(max_length=2000)] | None = None
     country: Annotated[str, StringConstraints(to_upper=True, min_length=2, max_length=2)] | None = (

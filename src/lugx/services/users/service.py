@@ -86,7 +86,11 @@ def me_cache_key(user_id: uuid.UUID) -> str:
 
 
 async def register(
-    session: AsyncSession, accounts: Accounts, body: RegisterRequest, *, roles: list[str] | None = None
+    session: AsyncSession,
+    accounts: Accounts,
+    body: RegisterRequest,
+    *,
+    roles: list[str] | None = None,
 ) -> User:
     username_key = body.username.lower()
     email = str(body.email)
@@ -135,9 +139,7 @@ async def register(
     return user
 
 
-async def request_email_verification(
-    session: AsyncSession, accounts: Accounts, user: User
-) -> None:
+async def request_email_verification(session: AsyncSession, accounts: Accounts, user: User) -> None:
     if user.email_verified_at is not None:
         raise Conflict("This e-mail address is already verified", code="already-verified")
     token = secrets.token_urlsafe(32)
@@ -210,8 +212,13 @@ async def _record_failure(accounts: Accounts, login: str, ip: str) -> None:
 
 
 async def login(
-    session: AsyncSession, accounts: Accounts, login_name: str, password: str,
-    *, device_name: str, client: Client,
+    session: AsyncSession,
+    accounts: Accounts,
+    login_name: str,
+    password: str,
+    *,
+    device_name: str,
+    client: Client,
 ) -> TokenPair:
     settings = accounts.settings
     failures = await _check_throttle(accounts, login_name, client.ip)
@@ -360,7 +367,9 @@ async def update_profile(
     fields: dict[str, Any] = changes.model_dump(exclude_unset=True)
     for name in ("display_name", "profile_visibility"):
         if name in fields and fields[name] is None:
-            raise ValidationFailed(f"{name} cannot be empty", errors=[{"field": name, "message": "cannot be null"}])
+            raise ValidationFailed(
+                f"{name} cannot be empty", errors=[{"field": name, "message": "cannot be null"}]
+            )
     if "avatar_url" in fields and fields["avatar_url"] is not None:
         fields["avatar_url"] = str(fields["avatar_url"])
     if "bio" in fields and fields["bio"] is None:
@@ -440,7 +449,7 @@ async def public_profile(
         username=user.username,
         display_name=user.display_name,
         avatar_url=user.avatar_url,
-        profile_visibility=user.profile_visibility,  # type: ignore[arg-type]
+        profile_visibility=user.profile_visibility,
         is_private=not shows_everything,
     )
     if shows_everything:
@@ -464,9 +473,7 @@ async def _find_by_ref(session: AsyncSession, ref: str) -> User:
     return user
 
 
-async def set_roles(
-    session: AsyncSession, accounts: Accounts, ref: str, roles: list[str]
-) -> User:
+async def set_roles(session: AsyncSession, accounts: Accounts, ref: str, roles: list[str]) -> User:
     user = await _find_by_ref(session, ref)
     user.roles = sorted(set(roles) | {"player"})
     await session.flush()

@@ -1,0 +1,124 @@
+"""The database kit on SQLite (always) and PostgreSQL (when LUGX_TEST_DATABASE_URL is set)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Integer, String, select, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from lugx.platform.db import Database, Timestamps, UTCDateTime, UUIDPrimaryKey, new_metadata
+from tests.conftest import TEST_DATABASE_URL, _recreate_postgres_databases, worker_name
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+class Counter(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(20), unique=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(not TEST_DATABASE_URL, reason="LUGX_TEST_DATABASE_URL not set"),
+    ),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path}/kit.db"
+    else:
+        template = TEST_DATABASE_URL.rsplit("/", 1)[0] + f"/lugx_kit_{worker_name()}_{{service}}"  # type: ignore[union-attr]
+        await _recreate_postgres_databases(template, ["db"])
+        url = template.format(service="db")
+    database = Database(url, pool_size=5)
+    async with database.writer.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    yield database
+    await database.dispose()
+
+
+async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path}/wal.db")
+    try:
+        async with database.session(write=False) as session:
+            assert (await session.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+            assert (await session.execute(text("PRAGMA busy_timeout"))).scalar() >= 5000
+            assert (await session.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+    finally:
+        await database.dispose()
+
+
+async def test_times_come_back_aware_in_utc(db: Database) -> None:
+    plus_two = datetime(2026, 5, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+    async with db.session() as session:
+        session.add(Counter(name="t", seen_at=plus_two))
+    async with db.session(write=False) as session:
+        row = (await session.execute(select(Counter))).scalar_one()
+    assert row.seen_at == datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
+    assert row.seen_at.tzinfo is UTC
+    assert row.created_at.tzinfo is UTC
+    assert isinstance(row.id, uuid.UUID)
+
+
+async def test_naive_times_are_refused(db: Database) -> None:
+    with pytest.raises(Exception, match="naive"):
+        async with db.session() as session:
+            session.add(Counter(name="naive", seen_at=datetime(2026, 1, 1)))  # noqa: DTZ001
+            await session.flush()
+
+
+async def test_a_failing_unit_of_work_leaves_nothing(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.session() as session:
+            session.add(Counter(name="ghost"))
+            await session.flush()
+            raise RuntimeError("boom")
+    async with db.session(write=False) as session:
+        assert (await session.execute(select(Counter))).first() is None
+
+
+async def test_concurrent_writers_all_commit(db: Database) -> None:
+    """50 read-modify-write units of work at once: none fails with 'database is locked' and
+    none loses an update (SQLite: serialised writers; PostgreSQL: a row lock)."""
+    async with db.session() as session:
+        session.add(Counter(name="hits", value=0))
+
+    async def bump() -> None:
+        async with db.session() as session:
+            query = select(Counter).where(Counter.name == "hits")
+            if db.dialect == "postgresql":
+                query = query.with_for_update()
+            row = (await session.execute(query)).scalar_one()
+            await asyncio.sleep(0)  # give the others every chance to interleave
+            row.value += 1
+
+    await asyncio.gather(*(bump() for _ in range(50)))
+    async with db.session(write=False) as session:
+        row = (await session.execute(select(Counter))).scalar_one()
+    assert row.value == 50
+
+
+async def test_readers_do_not_wait_for_a_writer(db: Database) -> None:
+    async with db.session() as session:
+        session.add(Counter(name="r", value=1))
+    async with db.session() as writer:
+        (await writer.execute(select(Counter))).scalar_one().value = 2
+        await writer.flush()
+        async with db.session(write=False) as reader:
+            seen = (await reader.execute(select(Counter.value))).scalar_one()
+        assert seen == 1  # the uncommitted write is invisible, and reading did not block
