@@ -53,8 +53,11 @@ async def _recreate_postgres_databases(template: str, services: list[str]) -> No
 
     admin = make_url(TEST_DATABASE_URL or "")
     conn = await asyncpg.connect(
-        host=admin.host, port=admin.port or 5432, user=admin.username or "postgres",
-        password=admin.password, database=admin.database or "postgres",
+        host=admin.host,
+        port=admin.port or 5432,
+        user=admin.username or "postgres",
+        password=admin.password,
+        database=admin.database or "postgres",
     )
     try:
         for service in services:
@@ -102,7 +105,7 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, s
             await runtime.ctx.db.dispose()
 
     asyncio.run(migrate())
-    yield root, template
+    return root, template
 
 
 async def _truncate(platform: Platform) -> None:

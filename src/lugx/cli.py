@@ -137,9 +137,7 @@ def up(host: str | None, port: int | None) -> None:
 @click.argument("name")
 @click.option("--host", help="Interface to listen on [default: LUGX_HOST or 127.0.0.1]")
 @click.option("--port", type=click.IntRange(1, 65535), help="[default: the service's own port]")
-@click.option(
-    "--migrate/--no-migrate", default=True, show_default=True, help="Migrate at start."
-)
+@click.option("--migrate/--no-migrate", default=True, show_default=True, help="Migrate at start.")
 def serve(name: str, host: str | None, port: int | None, migrate: bool) -> None:
     """Run one service in its own process (distributed wiring); NAME `gateway` runs the gateway
     in front of the others."""

@@ -76,18 +76,24 @@ async def test_times_come_back_aware_in_utc(db: Database) -> None:
 
 
 async def test_naive_times_are_refused(db: Database) -> None:
-    with pytest.raises(Exception, match="naive"):
+    async def add_naive() -> None:
         async with db.session() as session:
-            session.add(Counter(name="naive", seen_at=datetime(2026, 1, 1)))  # noqa: DTZ001
+            session.add(Counter(name="naive", seen_at=datetime(2026, 1, 1)))
             await session.flush()
+
+    with pytest.raises(Exception, match="naive"):
+        await add_naive()
 
 
 async def test_a_failing_unit_of_work_leaves_nothing(db: Database) -> None:
-    with pytest.raises(RuntimeError):
+    async def fail_midway() -> None:
         async with db.session() as session:
             session.add(Counter(name="ghost"))
             await session.flush()
             raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await fail_midway()
     async with db.session(write=False) as session:
         assert (await session.execute(select(Counter))).first() is None
 

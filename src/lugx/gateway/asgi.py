@@ -57,7 +57,9 @@ async def send_problem(
     code: str | None = None,
     headers: Iterable[Header] = (),
 ) -> None:
-    await send_body(send, status, problem_bytes(status, detail, code), PROBLEM_JSON.encode(), headers)
+    await send_body(
+        send, status, problem_bytes(status, detail, code), PROBLEM_JSON.encode(), headers
+    )
 
 
 async def send_json(send: Send, status: int, document: Any) -> None:

@@ -183,7 +183,10 @@ class AccessGuard:
                 429,
                 "Too many requests; slow down and retry later",
                 code="too-many-requests",
-                headers=[*self._headers(verdict), (b"retry-after", str(verdict.retry_after).encode())],
+                headers=[
+                    *self._headers(verdict),
+                    (b"retry-after", str(verdict.retry_after).encode()),
+                ],
             )
             return
         if refusal is not None:

@@ -110,7 +110,10 @@ class HttpUpstream:
         except httpx.TimeoutException:
             log.warning("upstream timed out", upstream=self.name)
             await send_problem(
-                send, 504, f"The {self.name} service did not answer in time", code="upstream-timeout"
+                send,
+                504,
+                f"The {self.name} service did not answer in time",
+                code="upstream-timeout",
             )
             return
         except httpx.HTTPError as exc:
@@ -142,10 +145,9 @@ class HttpUpstream:
         url = self.base_url + raw_path.decode("latin-1")
         if query:
             url += "?" + query.decode("latin-1")
-        has_body = (
-            header(scope, b"transfer-encoding") is not None
-            or header(scope, b"content-length") not in (None, b"0")
-        )
+        has_body = header(scope, b"transfer-encoding") is not None or header(
+            scope, b"content-length"
+        ) not in (None, b"0")
         return httpx.Request(
             scope["method"],
             url,
@@ -161,9 +163,7 @@ class HttpUpstream:
             (key, value) for key, value in raw if key not in _REQUEST_DROPPED and key not in named
         ]
         headers.append((b"x-forwarded-for", self._client_address.forwarded_for(scope).encode()))
-        headers.append(
-            (b"x-forwarded-proto", self._client_address.forwarded_proto(scope).encode())
-        )
+        headers.append((b"x-forwarded-proto", self._client_address.forwarded_proto(scope).encode()))
         host = header(scope, b"host")
         if host is not None:
             headers.append((b"x-forwarded-host", host))

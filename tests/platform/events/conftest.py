@@ -56,7 +56,9 @@ class EventsEnv:
 
     async def count(self, table: Table, *where: Any) -> int:
         async with self.db.session(write=False) as session:
-            return int(await session.scalar(select(func.count()).select_from(table).where(*where)) or 0)
+            return int(
+                await session.scalar(select(func.count()).select_from(table).where(*where)) or 0
+            )
 
     async def rows(self, table: Table, *where: Any) -> list[Any]:
         async with self.db.session(write=False) as session:

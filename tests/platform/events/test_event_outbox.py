@@ -15,6 +15,7 @@ from lugx.platform.events.outbox import notify_after_commit
 if TYPE_CHECKING:
     from conftest import EventsEnv
 
+
 class Rollback(Exception):
     pass
 
@@ -37,7 +38,12 @@ async def test_outbox_row_commits_with_the_domain_change(env: EventsEnv) -> None
     assert await env.count(env.orders) == 1
     (row,) = await env.rows(env.tables.outbox)
     assert row.id == event.id
-    assert (row.type, row.version, row.key, row.producer) == ("OrderPaid", 1, str(order_id), "purchases")
+    assert (row.type, row.version, row.key, row.producer) == (
+        "OrderPaid",
+        1,
+        str(order_id),
+        "purchases",
+    )
     assert orjson.loads(row.payload) == {"order_id": str(order_id), "amount": 1999}
     assert event.payload == {"order_id": str(order_id), "amount": 1999}
     assert row.occurred_at == event.occurred_at
@@ -64,7 +70,12 @@ async def test_a_payload_json_cannot_carry_changes_nothing(env: EventsEnv) -> No
         async with env.db.session(write=True) as session:
             await session.execute(insert(env.orders).values(id=uuid.uuid4(), note="x"))
             await publish(
-                session, env.tables, producer="p", type="OrderPaid", key="k", payload={"x": object()}
+                session,
+                env.tables,
+                producer="p",
+                type="OrderPaid",
+                key="k",
+                payload={"x": object()},
             )
     assert await env.count(env.orders) == 0
     assert await env.count(env.tables.outbox) == 0

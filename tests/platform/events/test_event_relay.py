@@ -55,7 +55,12 @@ async def add_events(env: EventsEnv, count: int, type: str = "OrderPaid") -> lis
         for n in range(count):
             events.append(
                 await publish(
-                    session, env.tables, producer="shop", type=type, key=f"k{n}", payload={"note": f"n{n}"}
+                    session,
+                    env.tables,
+                    producer="shop",
+                    type=type,
+                    key=f"k{n}",
+                    payload={"note": f"n{n}"},
                 )
             )
     return events
@@ -89,7 +94,9 @@ async def test_relay_delivers_in_order_to_an_in_process_handler(env: EventsEnv) 
 
 async def test_redelivered_event_changes_nothing_thanks_to_the_inbox(env: EventsEnv) -> None:
     transport = InProcessTransport()
-    consumer = Consumer("catalog", env.db, env.tables, {"OrderPaid": env.effect_handler()}, max_attempts=3)
+    consumer = Consumer(
+        "catalog", env.db, env.tables, {"OrderPaid": env.effect_handler()}, max_attempts=3
+    )
     transport.subscribe(consumer.name, consumer.types, consumer.handle)
     await transport.start()
     (event,) = await add_events(env, 1)
@@ -108,7 +115,12 @@ async def test_redelivered_event_changes_nothing_thanks_to_the_inbox(env: Events
 
     assert await env.count(env.effects) == 1
     (inbox,) = await env.rows(env.tables.inbox)
-    assert (inbox.consumer, inbox.event_id, inbox.status, inbox.attempts) == ("catalog", event.id, "done", 1)
+    assert (inbox.consumer, inbox.event_id, inbox.status, inbox.attempts) == (
+        "catalog",
+        event.id,
+        "done",
+        1,
+    )
 
 
 async def test_failed_publish_backs_off_longer_each_time_then_gives_up(env: EventsEnv) -> None:

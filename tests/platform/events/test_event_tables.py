@@ -20,7 +20,9 @@ def describe(conn: Connection) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for table in sorted(EVENT_TABLES & set(inspector.get_table_names())):
         out[table] = {
-            "columns": {c["name"]: (str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)},
+            "columns": {
+                c["name"]: (str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)
+            },
             "pk": inspector.get_pk_constraint(table)["constrained_columns"],
             "indexes": sorted(
                 (i["name"], tuple(i["column_names"])) for i in inspector.get_indexes(table)
