@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -54,10 +53,11 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
-        cache_logger_on_first_use=True,
+        # No file bound here: each logger writes to whatever sys.stdout is when it is made.
+        logger_factory=structlog.PrintLoggerFactory(),
+        cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=level.upper(), stream=sys.stdout, format="%(message)s")
+    logging.basicConfig(level=level.upper(), format="%(message)s")
 
 
 def _add_request_id(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:

@@ -229,6 +229,7 @@ async def login(
     ok = await accounts.passwords.verify(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
         await _record_failure(accounts, login_name, client.ip)
+        log.info("sign-in refused", ip=client.ip, known_account=user is not None)
         raise Unauthorized("Wrong username, e-mail or password", code="invalid-credentials")
     await accounts.cache.delete(_throttle_keys(login_name, client.ip)[0])
     if accounts.passwords.needs_rehash(user.password_hash):
