@@ -41,10 +41,10 @@ def worker_name() -> str:
 def database_template(tmp_root: Path) -> str:
     """Where each service's test database lives, for this worker."""
     if TEST_DATABASE_URL:
-        url = make_url(TEST_DATABASE_URL)
-        return url.set(database=f"lugx_test_{worker_name()}_{{service}}").render_as_string(
-            hide_password=False
-        )
+        # Rendered with a plain marker, then turned into the {service} placeholder: SQLAlchemy
+        # would escape the braces.
+        url = make_url(TEST_DATABASE_URL).set(database=f"lugx_test_{worker_name()}_SERVICE")
+        return url.render_as_string(hide_password=False).replace("SERVICE", "{service}")
     return f"sqlite+aiosqlite:///{tmp_root}/{{service}}.db"
 
 

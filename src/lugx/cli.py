@@ -190,28 +190,26 @@ def _service_names(names: Sequence[str]) -> list[str]:
 async def service_context(
     settings: Settings, names: Sequence[str], *, start: bool = True
 ) -> AsyncIterator[dict[str, ServiceRuntime]]:
-    """The named services without a server, for one command: their wiring and runtimes,
-    started (migrating first) unless `start` is false, and stopped at the end."""
-    from lugx.platform.bootstrap import build_wiring
-    from lugx.platform.service import ServiceRuntime
+    """The named services without a server, for one command: built like `lugx up` builds them
+    (calls between them stay in-process), started with their migrations unless `start` is
+    false, and stopped at the end."""
+    from lugx.platform.bootstrap import Platform
     from lugx.services import spec_of
 
-    wiring = build_wiring(settings, holds_signing_key="users" in names)
-    runtimes = {name: ServiceRuntime(spec_of(name), wiring) for name in names}
-    for name, runtime in runtimes.items():
-        wiring.clients.mount(name, runtime.app)
-    if start:
-        await wiring.start()
+    platform = Platform(settings, [spec_of(name) for name in names])
+    if not start:
+        try:
+            yield platform.runtimes
+        finally:
+            for runtime in platform.runtimes.values():
+                await runtime.close()
+            await platform.wiring.close()
+        return
+    await platform.start(migrate=True, seed=False)
     try:
-        if start:
-            for runtime in runtimes.values():
-                await runtime.start(migrate=True)
-        yield runtimes
+        yield platform.runtimes
     finally:
-        for runtime in reversed(list(runtimes.values())):
-            await runtime.stop()
-        if start:
-            await wiring.stop()
+        await platform.stop()
 
 
 @main.command()
@@ -424,7 +422,8 @@ def bench(
     keep_data: Path | None,
 ) -> None:
     """Throughput, latency and memory of Lugx against a bare hello world, in one run."""
-    from lugx.bench import BenchError, BenchOptions, render_json, render_table, run_bench
+    from lugx.bench.runner import BenchOptions, render_json, render_table, run_bench
+    from lugx.bench.server import BenchError
 
     options = BenchOptions(
         seconds=seconds,

@@ -44,10 +44,23 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
 
 
 def test_production_refuses_to_start_without_its_secrets() -> None:
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ValidationError, match="LUGX_SECRET_KEY"):
         make(environment="production")
-    assert "LUGX_SECRET_KEY" in str(error.value)
-    assert "LUGX_JWT_PRIVATE_KEY" in str(error.value)
+
+
+def test_production_refuses_to_sign_tokens_without_the_private_key(tmp_path: Path) -> None:
+    settings = make(environment="production", secret_key="s" * 40, data_dir=tmp_path)
+    with pytest.raises(RuntimeError, match="LUGX_JWT_PRIVATE_KEY"):
+        load_signing_key(settings)
+    assert not (tmp_path / "secrets").exists()
+
+
+def test_empty_variables_mean_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LUGX_SECRET_KEY", "")
+    monkeypatch.setenv("LUGX_JWT_PRIVATE_KEY_FILE", "")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.secret_key is None
+    assert settings.jwt_private_key_file is None
 
 
 def test_production_refuses_a_short_secret() -> None:

@@ -152,6 +152,8 @@ async def test_logout_ends_the_session(client: httpx.AsyncClient) -> None:
     account = await signed_up(client)
     response = await client.post("/api/v1/users/logout", headers=account.headers)
     assert response.status_code == 204
+    assert response.content == b""
+    assert "content-type" not in response.headers
     assert (await client.get("/api/v1/users/me", headers=account.headers)).status_code == 401
     again = await client.post(
         "/api/v1/users/token/refresh", json={"refresh_token": account.refresh_token}

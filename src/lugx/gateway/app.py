@@ -79,8 +79,9 @@ def create_gateway(
     checks["cache"] = wiring.cache.ping
     distributed = any(isinstance(upstream, str) for upstream in upstreams.values())
 
+    dispatcher = Dispatcher(apps, fallback)
     guarded = AccessGuard(
-        BodyLimit(Dispatcher(apps, fallback), max_bytes=settings.max_body_bytes),
+        BodyLimit(dispatcher, max_bytes=settings.max_body_bytes),
         tokens=wiring.tokens,
         limiter=RateLimiter(wiring.cache),
         limit=settings.rate_limit_per_minute,
@@ -89,6 +90,7 @@ def create_gateway(
     )
     gateway = Gateway(
         guarded,
+        dispatcher=dispatcher,
         checks=checks,
         openapi=OpenApiAggregator(
             sources, ttl_seconds=OPENAPI_TTL_SECONDS if distributed else None
@@ -135,35 +137,37 @@ class Dispatcher:
 
     def __init__(self, upstreams: Mapping[str, ASGIApp], fallback: ASGIApp | None) -> None:
         self._upstreams = dict(upstreams)
-        self._routes = {name: API_PREFIX + name for name in upstreams}
+        self._labels = {name: API_PREFIX + name for name in upstreams}
         self._fallback = fallback
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope["path"]
+    def route(self, path: str) -> tuple[str, ASGIApp | None]:
+        """The metrics label of a path and the app that serves it (None: nothing does)."""
         if path.startswith(API_PREFIX):
             name = path[len(API_PREFIX) :].partition("/")[0]
             upstream = self._upstreams.get(name)
-            if upstream is None:
-                scope[ROUTE] = "unknown-service"
-                await _not_found(scope, send, "No service answers at this path")
-                return
-            scope[ROUTE] = self._routes[name]
-            await upstream(scope, receive, send)
-        elif path == JWKS_PATH and "users" in self._upstreams:
-            scope[ROUTE] = JWKS_PATH
-            await self._upstreams["users"](scope, receive, send)
-        elif self._fallback is not None and not path.startswith("/api/"):
-            scope[ROUTE] = "fallback"
-            await self._fallback(scope, receive, send)
+            return (self._labels[name], upstream) if upstream else ("unknown-service", None)
+        if path == JWKS_PATH and "users" in self._upstreams:
+            return JWKS_PATH, self._upstreams["users"]
+        if self._fallback is not None and not path.startswith("/api/"):
+            return "fallback", self._fallback
+        return "unmatched", None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        label, app = self.route(scope["path"])
+        scope[ROUTE] = label
+        if app is None:
+            await _not_found(scope, send)
         else:
-            await _not_found(scope, send, "Nothing here")
+            await app(scope, receive, send)
 
 
-async def _not_found(scope: Scope, send: Send, detail: str) -> None:
+async def _not_found(scope: Scope, send: Send) -> None:
     if scope["type"] == "websocket":
         await send({"type": "websocket.close", "code": 1000})
+    elif scope["path"].startswith(API_PREFIX):
+        await send_problem(send, 404, "No service answers at this path", code="unknown-service")
     else:
-        await send_problem(send, 404, detail, code="not-found")
+        await send_problem(send, 404, "Nothing here", code="not-found")
 
 
 class Gateway:
@@ -174,12 +178,14 @@ class Gateway:
         self,
         guarded: ASGIApp,
         *,
+        dispatcher: Dispatcher,
         checks: Mapping[str, ReadinessCheck],
         openapi: OpenApiAggregator,
         lifespan: Lifespan | None,
         pool: UpstreamPool,
     ) -> None:
         self._guarded = guarded
+        self._dispatcher = dispatcher
         self._checks = dict(checks)
         self._openapi = openapi
         self._pool = pool
@@ -200,6 +206,7 @@ class Gateway:
         if kind == "http":
             endpoint = self._endpoints.get(scope["path"])
             if endpoint is None:
+                scope[ROUTE] = self._dispatcher.route(scope["path"])[0]  # labels refusals too
                 await self._guarded(scope, receive, send)
                 return
             scope[ROUTE] = scope["path"]
@@ -304,10 +311,10 @@ def distributed_gateway(settings: Settings, *, fallback: ASGIApp | None = None) 
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
-        await wiring.start()
+        # The gateway neither publishes nor consumes events: its transport is never started.
         try:
             yield
         finally:
-            await wiring.stop()
+            await wiring.close()
 
     return create_gateway(wiring, upstreams, lifespan=lifespan, fallback=fallback)

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        # `LUGX_SECRET_KEY=` in a .env means "not set", never "the empty string".
+        env_ignore_empty=True,
     )
 
     environment: Environment = "development"
@@ -118,18 +120,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:
-        if self.environment != "production":
+        """Production never invents secrets. Every process needs the HMAC secret; the process
+        that signs tokens (users, or `lugx up`) also needs the private key, checked when it
+        loads it (`load_signing_key`), so the gateway and other services never hold it."""
+        if not self.is_production:
             return self
-        missing = []
         if self.secret_key is None:
-            missing.append("LUGX_SECRET_KEY")
-        if self.jwt_private_key is None and self.jwt_private_key_file is None:
-            missing.append("LUGX_JWT_PRIVATE_KEY or LUGX_JWT_PRIVATE_KEY_FILE")
-        if missing:
-            raise ValueError(
-                "production refuses to start without its secrets: set " + ", ".join(missing)
-            )
-        if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("production refuses to start without its secrets: set LUGX_SECRET_KEY")
+        if len(self.secret_key.get_secret_value()) < 32:
             raise ValueError("LUGX_SECRET_KEY must be at least 32 characters in production")
         return self
 

@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -99,9 +100,10 @@ def _run_admin_sql(url: str, statement: str) -> None:
         pool.submit(asyncio.run, run()).result()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def postgres_database_url() -> Iterator[str]:
-    """One database per test module (and xdist worker), dropped afterwards."""
+    """One database per test session (so per xdist worker), dropped afterwards. Each test
+    creates and drops the tables in it."""
     assert POSTGRES_URL is not None
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     name = f"lugx_events_{worker}_{uuid.uuid4().hex[:10]}"
@@ -135,9 +137,20 @@ async def env(database_url: str) -> AsyncIterator[EventsEnv]:
 
 
 @pytest.fixture
+async def second_db(tmp_path: Path) -> AsyncIterator[Database]:
+    """Another service's own database, with the same tables (SQLite: the embedded wiring)."""
+    metadata = build_metadata()[0]
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'other-service.db'}")
+    async with db.writer.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
 def settings() -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         outbox_poll_seconds=0.05,
         event_max_attempts=3,
         event_backoff_base_seconds=0.01,
@@ -146,10 +159,11 @@ def settings() -> Settings:
 
 
 Condition = Callable[[], Awaitable[bool]]
+Eventually = Callable[[Condition, float], Awaitable[None]]
 
 
 @pytest.fixture
-def eventually() -> Callable[[Condition, float], Awaitable[None]]:
+def eventually() -> Eventually:
     """`await eventually(condition, timeout)`: poll an async condition until true or fail."""
 
     async def wait(condition: Condition, timeout: float = 5.0) -> None:

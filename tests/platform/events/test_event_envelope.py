@@ -45,7 +45,7 @@ def test_occurred_at_is_normalised_to_utc_and_must_be_aware() -> None:
     assert event.occurred_at == datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
     assert event.occurred_at.utcoffset() == timedelta(0)
     with pytest.raises(ValidationError):
-        make(occurred_at=datetime(2024, 5, 1, 12, 0))  # noqa: DTZ001
+        make(occurred_at=datetime(2024, 5, 1, 12, 0))
 
 
 def test_defaults_give_a_fresh_id_and_now() -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pytest
@@ -52,31 +53,35 @@ async def test_outbox_row_commits_with_the_domain_change(env: EventsEnv) -> None
     assert row.next_attempt_at <= event.occurred_at
 
 
-async def test_outbox_row_vanishes_with_a_rollback(env: EventsEnv) -> None:
-    with pytest.raises(Rollback):
-        async with env.db.session(write=True) as session:
-            await session.execute(insert(env.orders).values(id=uuid.uuid4(), note="x"))
-            await publish(
-                session, env.tables, producer="purchases", type="OrderPaid", key="k", payload={}
-            )
+async def pay_order(
+    env: EventsEnv,
+    payload: dict[str, Any],
+    *,
+    fail: bool = False,
+    notify: Callable[[], None] | None = None,
+) -> None:
+    """A service's unit of work: a domain change and its event, rolled back when `fail`."""
+    async with env.db.session(write=True) as session:
+        await session.execute(insert(env.orders).values(id=uuid.uuid4(), note="x"))
+        await publish(
+            session, env.tables, producer="purchases", type="OrderPaid", key="k", payload=payload
+        )
+        if notify is not None:
+            notify_after_commit(session, notify)
+        if fail:
             raise Rollback
 
+
+async def test_outbox_row_vanishes_with_a_rollback(env: EventsEnv) -> None:
+    with pytest.raises(Rollback):
+        await pay_order(env, {}, fail=True)
     assert await env.count(env.orders) == 0
     assert await env.count(env.tables.outbox) == 0
 
 
 async def test_a_payload_json_cannot_carry_changes_nothing(env: EventsEnv) -> None:
     with pytest.raises(TypeError):
-        async with env.db.session(write=True) as session:
-            await session.execute(insert(env.orders).values(id=uuid.uuid4(), note="x"))
-            await publish(
-                session,
-                env.tables,
-                producer="p",
-                type="OrderPaid",
-                key="k",
-                payload={"x": object()},
-            )
+        await pay_order(env, {"x": object()})
     assert await env.count(env.orders) == 0
     assert await env.count(env.tables.outbox) == 0
 
@@ -88,10 +93,7 @@ async def test_notify_after_commit_fires_on_commit_only(env: EventsEnv) -> None:
         calls.append("notified")
 
     with pytest.raises(Rollback):
-        async with env.db.session(write=True) as session:
-            await publish(session, env.tables, producer="p", type="ThingDone", key="k", payload={})
-            notify_after_commit(session, notify)
-            raise Rollback
+        await pay_order(env, {}, fail=True, notify=notify)
     assert calls == []
 
     async with env.db.session(write=True) as session:

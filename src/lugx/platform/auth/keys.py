@@ -61,7 +61,10 @@ def load_signing_key(settings: Settings) -> SigningKey:
     elif settings.jwt_private_key_file is not None:
         key = _parse_private_pem(settings.jwt_private_key_file.read_bytes())
     elif settings.is_production:
-        raise RuntimeError("production needs LUGX_JWT_PRIVATE_KEY or LUGX_JWT_PRIVATE_KEY_FILE")
+        raise RuntimeError(
+            "production refuses to start without its token signing key: set "
+            "LUGX_JWT_PRIVATE_KEY or LUGX_JWT_PRIVATE_KEY_FILE (make one with `lugx keys generate`)"
+        )
     else:
         key = _development_key(settings.data_dir / "secrets" / "jwt-ed25519.pem")
     return SigningKey(key, settings.jwt_key_id or key_id(key.public_key()))

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 
 from lugx.platform.db import Database, utcnow
 from lugx.platform.events._sql import plain_uuid, rowcount
@@ -91,13 +91,10 @@ async def list_undelivered(
 async def requeue_undelivered(
     db: Database, tables: EventTables, event_id: str | uuid.UUID | None = None
 ) -> int:
-    """Give undelivered events a fresh set of attempts, due now: one event, or every event that
-    has failed at least once. Returns how many were requeued."""
+    """Give undelivered events a fresh set of attempts, due now: one event, or every event whose
+    last attempt failed. Returns how many were requeued."""
     outbox = tables.outbox
-    query = update(outbox).where(
-        outbox.c.published_at.is_(None),
-        or_(outbox.c.last_error.is_not(None), outbox.c.attempts > 0),
-    )
+    query = update(outbox).where(outbox.c.published_at.is_(None), outbox.c.last_error.is_not(None))
     if event_id is not None:
         query = query.where(outbox.c.id == parse_id(event_id))
     async with db.session(write=True) as session:

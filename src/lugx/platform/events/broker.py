@@ -14,8 +14,10 @@ installations (or test runs) can share one broker without seeing each other's ev
 
 Delivery is at least once. A handler that raises is negatively acknowledged and the broker
 redelivers after about `redeliver_seconds`; the consumer's inbox counts attempts and, at its
-limit, dead-letters the event and acknowledges it. A message that is not a valid envelope is
-logged and acknowledged: no retry could ever handle it.
+limit, dead-letters the event and acknowledges it. (On Redis, `redeliver_seconds` is also how
+long a message may stay unacknowledged before another reader claims it: keep it above the
+slowest handler's run time.) A message that is not a valid envelope is logged and
+acknowledged: no retry could ever handle it.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ class BrokerTransport:
         *,
         namespace: str = "lugx",
         instance: str | None = None,
-        redeliver_seconds: float = 2.0,
+        redeliver_seconds: float = 5.0,
         publish_timeout: float = 10.0,
     ) -> None:
         if not _NAME.match(namespace):

@@ -42,6 +42,9 @@ class InProcessTransport:
         self._running = False
 
     def subscribe(self, consumer: str, types: Sequence[str], handler: EventHandler) -> None:
+        if self._running:
+            # Events published before this call would never reach the new consumer.
+            raise RuntimeError("subscribe before the transport starts")
         if any(s.consumer == consumer for s in self._subscriptions):
             raise ValueError(f"consumer {consumer!r} is already subscribed")
         self._subscriptions.append(_Subscription(consumer, frozenset(types), handler))

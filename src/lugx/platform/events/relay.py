@@ -76,20 +76,23 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
-        """Deliver until `stop()`: at once when notified, else every `poll_seconds`."""
-        self._stopping = False
-        while not self._stopping:
-            self._wake.clear()
-            delivered = 0
-            try:
-                delivered = await self.deliver_pending(self.batch_size)
-            except Exception:
-                # The database may be briefly unavailable; the next pass tries again.
-                log.exception("outbox relay pass failed")
-            if delivered >= self.batch_size or self._stopping:
-                continue  # a full batch: more may be waiting
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+        """Deliver until `stop()`: at once when notified, else every `poll_seconds`. A `stop()`
+        that comes before the loop begins still counts."""
+        try:
+            while not self._stopping:
+                self._wake.clear()
+                delivered = 0
+                try:
+                    delivered = await self.deliver_pending(self.batch_size)
+                except Exception:
+                    # The database may be briefly unavailable; the next pass tries again.
+                    log.exception("outbox relay pass failed")
+                if delivered >= self.batch_size or self._stopping:
+                    continue  # a full batch: more may be waiting
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+        finally:
+            self._stopping = False  # ready for a later run
 
     async def deliver_pending(self, limit: int = 100) -> int:
         """One pass. Returns how many events were claimed (published or not)."""

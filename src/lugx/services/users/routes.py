@@ -126,12 +126,13 @@ async def refresh(
         return problem(
             401,
             code="refresh-token-reused",
+            instance=request.url.path,
             detail="This refresh token was already used; the session has been signed out",
             headers={"WWW-Authenticate": 'Bearer realm="lugx"'},
         )
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 async def logout(
     principal: CurrentUser,
     session: DbSession,
@@ -199,7 +200,7 @@ async def update_preferences(
     return Preferences.model_validate(preferences)
 
 
-@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 async def change_password(
     body: PasswordChange,
     request: Request,
@@ -250,7 +251,9 @@ async def list_sessions(
     return Page[SessionRead](items=items, next_cursor=next_cursor)
 
 
-@router.delete("/me/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/me/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
+)
 async def revoke_session(
     session_id: uuid.UUID, principal: CurrentUser, session: DbSession, accounts: AccountsDep
 ) -> None:

@@ -1,0 +1,246 @@
+"""`lugx bench`: each scenario's app in its own server process, loaded by a separate load
+generator process, measured against the hello-world baseline of the same run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+import lugx
+from lugx.bench import wrk
+from lugx.bench.loadgen import LoadResult, Target, job_to_json
+from lugx.bench.scenarios import SCENARIOS, Request, Scenario
+from lugx.bench.server import BenchError, ServerProcess
+
+# The servers run the embedded wiring with nothing from the caller's environment, and a rate
+# limit high enough never to refuse (its bookkeeping still runs on every request).
+SERVER_ENV = {
+    "LUGX_ENVIRONMENT": "development",
+    "LUGX_LOG_LEVEL": "WARNING",
+    "LUGX_DEMO_DATA": "false",
+    "LUGX_RATE_LIMIT_PER_MINUTE": "1000000000",
+    "LUGX_ACCESS_TOKEN_TTL_SECONDS": "86400",
+}
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    seconds: float = 10.0
+    warmup: float = 3.0
+    connections: int = 32
+    scenarios: Sequence[str] = ()
+    tool: str = "python"  # or "wrk"
+    data_dir: Path | None = None  # keep the servers' data and logs here instead of a temp dir
+
+
+@dataclass
+class Row:
+    scenario: Scenario
+    request: Request
+    load: LoadResult
+    memory: dict[str, float]
+    ratio: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario.name,
+            "title": self.scenario.title,
+            "request": f"{self.request.method} {self.request.path}",
+            **self.load.to_json(),
+            **{key: round(value, 1) for key, value in self.memory.items()},
+            "ratio": None if self.ratio is None else round(self.ratio, 3),
+            "target_ratio": self.scenario.target_ratio,
+        }
+
+
+@dataclass
+class BenchReport:
+    options: BenchOptions
+    rows: list[Row] = field(default_factory=list)
+    cpus: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+
+def run_bench(options: BenchOptions, *, progress: Progress | None = None) -> BenchReport:
+    scenarios = _selected(options.scenarios)
+    if options.tool == "wrk" and not wrk.available():
+        raise BenchError("wrk is not installed (use --tool python)")
+    say = progress or (lambda _message: None)
+    report = BenchReport(options)
+    with tempfile.TemporaryDirectory(prefix="lugx-bench-") as tmp:
+        root = options.data_dir or Path(tmp)
+        for scenario in scenarios:
+            say(f"bench: {scenario.name}: starting the {scenario.app} server")
+            report.rows.append(_run_scenario(scenario, options, root / scenario.name, say))
+    baseline = next(row for row in report.rows if row.scenario.baseline)
+    for row in report.rows:
+        row.ratio = row.load.rps / baseline.load.rps if baseline.load.rps else None
+    return report
+
+
+def _selected(names: Sequence[str]) -> list[Scenario]:
+    known = {scenario.name for scenario in SCENARIOS}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise BenchError(f"unknown scenario {unknown[0]!r}; known: {', '.join(sorted(known))}")
+    return [s for s in SCENARIOS if s.baseline or not names or s.name in names]
+
+
+def _child_env(extra: dict[str, str]) -> dict[str, str]:
+    """The caller's environment without LUGX_ settings, with this checkout importable from
+    anywhere (the processes run in their own folder, away from any .env)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LUGX_")}
+    source = str(Path(lugx.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
+    return {**env, **extra}
+
+
+def _run_scenario(scenario: Scenario, options: BenchOptions, data_dir: Path, say: Progress) -> Row:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = _child_env({**SERVER_ENV, "LUGX_DATA_DIR": str(data_dir)})
+    server = ServerProcess(scenario.app, env=env, log_path=data_dir / "server.log", cwd=data_dir)
+    with server:
+        request = asyncio.run(_prepare(scenario, server.base_url))
+        target = Target(
+            host="127.0.0.1",
+            port=server.port,
+            method=request.method,
+            path=request.path,
+            headers=request.headers,
+            body=request.body,
+        )
+        say(
+            f"bench: {scenario.name}: {request.method} {request.path}, "
+            f"{options.connections} connections, {options.warmup:g} s warm-up + "
+            f"{options.seconds:g} s"
+        )
+        load = _generate_load(target, options, data_dir)
+        memory = server.memory()
+    return Row(scenario, request, load, memory)
+
+
+async def _prepare(scenario: Scenario, base_url: str) -> Request:
+    """The scenario's setup, then its request once: it must succeed before it is measured."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        request = await scenario.setup(http)
+        check = await http.request(
+            request.method, request.path, headers=request.headers, content=request.body or None
+        )
+        if not check.is_success:
+            raise BenchError(
+                f"{scenario.name}: {request.method} {request.path} answered {check.status_code}: "
+                f"{check.text[:300]}"
+            )
+    return request
+
+
+def _generate_load(target: Target, options: BenchOptions, cwd: Path) -> LoadResult:
+    if options.tool == "wrk":
+        return wrk.generate_load(
+            target,
+            connections=options.connections,
+            seconds=options.seconds,
+            warmup=options.warmup,
+        )
+    job = job_to_json(
+        target, connections=options.connections, seconds=options.seconds, warmup=options.warmup
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "lugx.bench.loadgen"],
+        input=job,
+        capture_output=True,
+        text=True,
+        env=_child_env({}),
+        cwd=cwd,
+        timeout=options.warmup + options.seconds + 60,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"the load generator failed:\n{done.stderr[-2000:]}")
+    result = LoadResult(**json.loads(done.stdout))
+    if result.requests == 0:
+        raise BenchError(f"no request completed; the load generator said:\n{done.stderr[-2000:]}")
+    return result
+
+
+def render_json(report: BenchReport) -> str:
+    options = report.options
+    return json.dumps(
+        {
+            "tool": options.tool,
+            "connections": options.connections,
+            "seconds": options.seconds,
+            "warmup": options.warmup,
+            "cpus": report.cpus,
+            "python": sys.version.split()[0],
+            "results": [row.to_json() for row in report.rows],
+        },
+        indent=2,
+    )
+
+
+def render_table(report: BenchReport) -> str:
+    options = report.options
+    header = ("scenario", "req/s", "p50 ms", "p99 ms", "errors", "RSS MiB", "vs baseline")
+    rows = [
+        (
+            row.scenario.name,
+            f"{row.load.rps:,.0f}",
+            f"{row.load.p50_ms:.2f}",
+            f"{row.load.p99_ms:.2f}",
+            _errors(row.load),
+            f"{row.memory.get('peak_rss_mib', 0):.1f}",
+            _ratio(row),
+        )
+        for row in report.rows
+    ]
+    widths = [max(len(cells[i]) for cells in (header, *rows)) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        first = cells[0].ljust(widths[0])
+        rest = (cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True))
+        return "  ".join([first, *rest])
+
+    title = (
+        f"Lugx benchmark: {options.connections} connections, {options.seconds:g} s after a "
+        f"{options.warmup:g} s warm-up, {options.tool} load generator, {report.cpus} CPUs, "
+        f"Python {sys.version.split()[0]}"
+    )
+    notes = [f"  {row.scenario.name}: {row.scenario.title}" for row in report.rows]
+    return "\n".join(
+        [
+            title,
+            "",
+            line(header),
+            *(line(row) for row in rows),
+            "",
+            *notes,
+            "  RSS is the server process's peak resident memory.",
+        ]
+    )
+
+
+def _errors(load: LoadResult) -> str:
+    total = load.errors + load.socket_errors
+    return str(total)
+
+
+def _ratio(row: Row) -> str:
+    if row.ratio is None:
+        return "-"
+    text = f"{row.ratio:.2f}"
+    target = row.scenario.target_ratio
+    if target is not None:
+        text += f" ({'meets' if row.ratio >= target else 'below'} {target:g})"
+    return text
