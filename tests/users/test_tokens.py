@@ -11,9 +11,13 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import SecretStr
 
-from lugx.platform.auth import SigningKey, TokenIssuer
+from lugx.platform.auth import SigningKey, TokenIssuer, load_signing_key
+from lugx.platform.auth.keys import generate_private_pem, public_pem
 from lugx.platform.bootstrap import Platform
+from lugx.platform.settings import Settings
+from lugx.services import available
 from tests.users.factories import auth, login, signed_up
 
 
@@ -171,3 +175,32 @@ async def test_access_token_lifetime_is_short(client: httpx.AsyncClient) -> None
     assert 0 < claims["exp"] - time.time() <= 900
     fresh = await login(client, account.user["username"])
     assert fresh["expires_in"] == 900
+
+
+async def test_rotation_keeps_tokens_of_the_previous_key_valid(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """Rotate: the old key becomes a 'previous public key'; its tokens still verify and its
+    public half is still published, while new tokens are signed by the new key."""
+    old = await signed_up(client)
+    old_kid = jwt.get_unverified_header(old.access_token)["kid"]
+    old_private = load_signing_key(settings)
+    rotated = settings.model_copy(
+        update={
+            "jwt_private_key": SecretStr(generate_private_pem()),
+            "jwt_previous_public_keys": [public_pem(old_private.public_key)],
+        }
+    )
+    platform = Platform(rotated, available())
+    await platform.start(migrate=False)
+    try:
+        transport = httpx.ASGITransport(app=platform.runtimes["users"].app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://users") as users:
+            assert (await users.get("/api/v1/users/me", headers=old.headers)).status_code == 200
+            kids = [k["kid"] for k in (await users.get("/.well-known/jwks.json")).json()["keys"]]
+            assert old_kid in kids
+            assert len(kids) == 2
+            fresh = await login(users, old.user["username"])
+            assert jwt.get_unverified_header(fresh["access_token"])["kid"] != old_kid
+    finally:
+        await platform.stop()

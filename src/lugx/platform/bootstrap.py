@@ -21,6 +21,7 @@ from lugx.platform.auth import (
     load_secret_key,
     load_signing_key,
 )
+from lugx.platform.auth.keys import previous_public_keys
 from lugx.platform.cache import Cache, make_cache
 from lugx.platform.clients import Clients
 from lugx.platform.events import EventBus, Transport, make_transport, start_buses, stop_buses
@@ -52,7 +53,7 @@ def build_wiring(settings: Settings, *, holds_signing_key: bool) -> Wiring:
     cache = make_cache(settings.redis_url, prefix=settings.cache_prefix)
     signing_key = load_signing_key(settings) if holds_signing_key else None
     keys: KeySource = (
-        StaticKeySource.of(signing_key)
+        StaticKeySource({**previous_public_keys(settings), signing_key.kid: signing_key.public_key})
         if signing_key is not None
         else JwksKeySource(settings.resolved_jwks_url())
     )

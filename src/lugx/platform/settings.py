@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     jwt_private_key: SecretStr | None = None  # PEM, Ed25519
     jwt_private_key_file: Path | None = None
     jwt_key_id: str | None = None
+    # Key rotation: public keys (PEM) of earlier signing keys, still published in the JWKS and
+    # still accepted until the tokens they signed have expired.
+    jwt_previous_public_keys: list[str] = Field(default_factory=list)
     jwt_issuer: str = "lugx"
     jwks_url: str | None = None  # distributed: where other services fetch the users service's keys
     access_token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)

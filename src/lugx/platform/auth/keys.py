@@ -36,6 +36,23 @@ def public_jwk(key: Ed25519PublicKey, kid: str) -> dict[str, Any]:
     return {**jwk, "kid": kid, "alg": "EdDSA", "use": "sig"}
 
 
+def previous_public_keys(settings: Settings) -> dict[str, Ed25519PublicKey]:
+    """Earlier signing keys still trusted during a rotation, by key id."""
+    keys: dict[str, Ed25519PublicKey] = {}
+    for pem in settings.jwt_previous_public_keys:
+        key = serialization.load_pem_public_key(pem.encode())
+        if not isinstance(key, Ed25519PublicKey):
+            raise ValueError("LUGX_JWT_PREVIOUS_PUBLIC_KEYS must hold Ed25519 public keys (PEM)")
+        keys[key_id(key)] = key
+    return keys
+
+
+def public_pem(key: Ed25519PublicKey) -> str:
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
 def key_id(key: Ed25519PublicKey) -> str:
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:16]

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Path, Request, status
 from starlette.responses import Response
 
 from lugx.platform.auth import CurrentUser, OptionalUser, Principal, require_roles
+from lugx.platform.auth.keys import previous_public_keys, public_jwk
 from lugx.platform.db import DbSession, after_commit
 from lugx.platform.errors import BadRequest, problem
 from lugx.platform.net import client_ip
@@ -90,8 +91,10 @@ def forget_me(request: Request, accounts: Accounts, user_id: uuid.UUID) -> None:
 
 @wellknown.get("/.well-known/jwks.json", summary="Public keys that verify access tokens")
 async def jwks(request: Request) -> dict[str, list[dict[str, object]]]:
-    key = request.app.state.ctx.extras["signing_key"]
-    return {"keys": [key.jwk()]}
+    ctx = request.app.state.ctx
+    current = ctx.extras["signing_key"]
+    earlier = previous_public_keys(ctx.settings)
+    return {"keys": [current.jwk(), *(public_jwk(key, kid) for kid, key in earlier.items())]}
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserRead)
