@@ -28,6 +28,7 @@ from lugx.platform.bootstrap import Platform
 from lugx.platform.db import Database
 from lugx.platform.settings import Settings
 from lugx.services import available
+from tests.brokers import remove_namespace
 
 TEST_DATABASE_URL = os.environ.get("LUGX_TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("LUGX_TEST_REDIS_URL")
@@ -118,8 +119,11 @@ async def _truncate(platform: Platform) -> None:
 @pytest.fixture
 def settings(migrated: tuple[Path, str]) -> Settings:
     data_dir, template = migrated
-    # Each test gets its own key space in a shared Redis.
-    return test_settings(data_dir, template, cache_prefix=f"lugx-test:{uuid.uuid4().hex}:")
+    # Each test gets its own key space in a shared Redis and its own streams on a real broker.
+    run = uuid.uuid4().hex[:12]
+    return test_settings(
+        data_dir, template, cache_prefix=f"lugx-test:{run}:", event_namespace=f"lugxt{run}"
+    )
 
 
 @pytest.fixture
@@ -131,6 +135,8 @@ async def platform(settings: Settings) -> AsyncIterator[Platform]:
     finally:
         await _truncate(platform)
         await platform.stop()
+        if TEST_BROKER_URL:
+            await remove_namespace(TEST_BROKER_URL, settings.event_namespace, [])
 
 
 @pytest.fixture

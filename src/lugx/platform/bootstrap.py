@@ -60,7 +60,7 @@ def build_wiring(settings: Settings, *, holds_signing_key: bool) -> Wiring:
     return Wiring(
         settings=settings,
         cache=cache,
-        transport=make_transport(settings.broker_url),
+        transport=make_transport(settings.broker_url, namespace=settings.event_namespace),
         tokens=TokenVerifier(keys, issuer=settings.jwt_issuer, revocations=cache),
         clients=Clients(settings),
         secret_key=load_secret_key(settings),

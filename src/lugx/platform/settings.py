@@ -112,9 +112,14 @@ class Settings(BaseSettings):
     login_lockout_after: int = Field(default=10, ge=2)
     login_slowdown_seconds: float = Field(default=0.5, ge=0, le=10)
 
-    # Events.
+    # Events. A consumer dead-letters an event after `event_max_attempts` failed handlings; the
+    # relay keeps trying to hand an event to the transport for `event_relay_max_attempts` (more,
+    # so a broker outage of about an hour loses nothing and an in-process consumer always gets
+    # to dead-letter first), then leaves it for `lugx events requeue`.
+    event_namespace: str = Field(default="lugx", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
     event_max_attempts: int = Field(default=8, ge=1, le=100)
+    event_relay_max_attempts: int = Field(default=20, ge=1, le=1000)
     event_backoff_base_seconds: float = Field(default=0.5, gt=0, le=60)
     event_backoff_max_seconds: float = Field(default=300.0, gt=0)
 

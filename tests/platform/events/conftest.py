@@ -1,6 +1,7 @@
-"""Fixtures for the event kit: a real database per test (SQLite file; also PostgreSQL when
-LUGX_TEST_POSTGRES_URL is set), with the event tables and two small domain tables:
-`orders` (the producer's change) and `effects` (one row per handler run)."""
+"""Fixtures for the event kit: a real database per test (a SQLite file; also PostgreSQL when
+LUGX_TEST_POSTGRES_URL, or the suite-wide LUGX_TEST_DATABASE_URL, names a server), with the event
+tables and two small domain tables: `orders` (the producer's change) and `effects` (one row per
+handler run)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ from lugx.platform.db import Database, new_metadata
 from lugx.platform.events import Event, EventTables, event_tables
 from lugx.platform.settings import Settings
 
-POSTGRES_URL = os.environ.get("LUGX_TEST_POSTGRES_URL")
+POSTGRES_URL = os.environ.get("LUGX_TEST_POSTGRES_URL") or (
+    url if (url := os.environ.get("LUGX_TEST_DATABASE_URL", "")).startswith("postgresql") else None
+)
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
 
 
@@ -123,16 +126,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
 
 @pytest.fixture
 async def env(database_url: str) -> AsyncIterator[EventsEnv]:
+    """Fresh tables for each test: a new SQLite file, or emptied tables in the shared
+    PostgreSQL database (cheaper than dropping and creating them every time)."""
     metadata, tables, orders, effects = build_metadata()
     db = Database(database_url, pool_size=5)
     async with db.writer.begin() as conn:
-        await conn.run_sync(metadata.drop_all)
         await conn.run_sync(metadata.create_all)
     try:
         yield EventsEnv(db, database_url, metadata, tables, orders, effects)
     finally:
         async with db.writer.begin() as conn:
-            await conn.run_sync(metadata.drop_all)
+            for table in reversed(metadata.sorted_tables):
+                await conn.execute(table.delete())
         await db.dispose()
 
 

@@ -21,9 +21,10 @@ from sqlalchemy import update
 from lugx.platform.db import utcnow
 from lugx.platform.events import Consumer, Event, OutboxRelay, publish
 from lugx.platform.events.broker import BrokerTransport
+from tests.brokers import remove_namespace
 
 if TYPE_CHECKING:
-    from conftest import EventsEnv, Eventually
+    from tests.platform.events.conftest import EventsEnv, Eventually
 
 BROKER_URL = os.environ.get("LUGX_TEST_BROKER_URL")
 needs_broker = pytest.mark.skipif(not BROKER_URL, reason="LUGX_TEST_BROKER_URL is not set")
@@ -78,40 +79,6 @@ async def republish_all(env: EventsEnv, relay: OutboxRelay) -> int:
 @pytest.fixture
 def namespace() -> str:
     return f"lugxtest{uuid.uuid4().hex[:10]}"
-
-
-async def remove_namespace(url: str, namespace: str, queues: list[str]) -> None:
-    """Delete what a test run created on the broker."""
-    kind = url.split("://", 1)[0]
-    if kind == "nats":
-        import nats
-
-        client = await nats.connect(url)
-        try:
-            await client.jetstream().delete_stream(f"{namespace}-events")
-        finally:
-            await client.close()
-    elif kind in ("redis", "rediss"):
-        from redis.asyncio import Redis
-
-        redis = Redis.from_url(url)
-        try:
-            keys = [key async for key in redis.scan_iter(match=f"{namespace}:events:*")]
-            if keys:
-                await redis.delete(*keys)
-        finally:
-            await redis.aclose()
-    elif kind in ("amqp", "amqps"):
-        import aio_pika
-
-        connection = await aio_pika.connect(url)
-        try:
-            channel = await connection.channel()
-            for queue in queues:
-                await channel.queue_delete(queue)
-            await channel.exchange_delete(f"{namespace}.events")
-        finally:
-            await connection.close()
 
 
 @pytest.fixture

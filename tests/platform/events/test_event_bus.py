@@ -25,7 +25,7 @@ from lugx.platform.events import (
 from lugx.platform.settings import Settings
 
 if TYPE_CHECKING:
-    from conftest import EventsEnv, Eventually
+    from tests.platform.events.conftest import EventsEnv, Eventually
 
 
 async def test_two_services_share_one_in_process_transport(

@@ -28,7 +28,7 @@ from lugx.platform.events.admin import (
 )
 
 if TYPE_CHECKING:
-    from conftest import EventsEnv
+    from tests.platform.events.conftest import EventsEnv
 
 
 def paid(note: str = "hello") -> Event:

@@ -22,7 +22,7 @@ from lugx.platform.db import utcnow
 from lugx.platform.events import Consumer, InProcessTransport, OutboxRelay
 
 if TYPE_CHECKING:
-    from conftest import EventsEnv
+    from tests.platform.events.conftest import EventsEnv
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from lugx.platform.events import publish
 from lugx.platform.events.outbox import notify_after_commit
 
 if TYPE_CHECKING:
-    from conftest import EventsEnv
+    from tests.platform.events.conftest import EventsEnv
 
 
 class Rollback(Exception):

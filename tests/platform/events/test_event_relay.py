@@ -18,7 +18,7 @@ from lugx.platform.events.admin import format_undelivered, list_undelivered, req
 from lugx.platform.events.transport import EventHandler
 
 if TYPE_CHECKING:
-    from conftest import EventsEnv
+    from tests.platform.events.conftest import EventsEnv
 
 
 class FlakyTransport:

@@ -70,7 +70,7 @@ class EventBus:
             tables,
             transport,
             poll_seconds=settings.outbox_poll_seconds,
-            max_attempts=settings.event_max_attempts,
+            max_attempts=settings.event_relay_max_attempts,
             backoff_base=settings.event_backoff_base_seconds,
             backoff_max=settings.event_backoff_max_seconds,
         )
