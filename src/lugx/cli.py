@@ -21,7 +21,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 from pydantic import ValidationError
@@ -160,6 +160,7 @@ def _service_app(settings: Settings, name: str, *, migrate: bool) -> Any:
         from lugx.gateway import distributed_gateway
 
         return distributed_gateway(settings)
+    from lugx.gateway.app import freeze_startup_objects
     from lugx.platform.bootstrap import build_wiring
     from lugx.platform.service import ServiceRuntime, standalone_lifespan
     from lugx.services import spec_of
@@ -167,10 +168,15 @@ def _service_app(settings: Settings, name: str, *, migrate: bool) -> Any:
     spec = spec_of(name)
     wiring = build_wiring(settings, holds_signing_key=(name == "users"))
     runtime = ServiceRuntime(spec, wiring)
-    runtime.app.router.lifespan_context = cast(
-        Any,
-        standalone_lifespan(runtime, wiring, migrate=migrate, seed=settings.loads_demo_data),
-    )
+    started = standalone_lifespan(runtime, wiring, migrate=migrate, seed=settings.loads_demo_data)
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        async with started(app):
+            freeze_startup_objects()
+            yield
+
+    runtime.app.router.lifespan_context = lifespan
     return runtime.app
 
 
@@ -404,6 +410,13 @@ def requeue(service: str, event_id: str | None) -> None:
 @click.option("--warmup", type=click.FloatRange(0), default=3.0, show_default=True)
 @click.option("--connections", type=click.IntRange(1, 10_000), default=32, show_default=True)
 @click.option(
+    "--rounds",
+    type=click.IntRange(1, 20),
+    default=1,
+    show_default=True,
+    help="Run every scenario this many times, alternating; report each one's median.",
+)
+@click.option(
     "--scenario",
     "scenarios",
     multiple=True,
@@ -416,6 +429,7 @@ def bench(
     seconds: float,
     warmup: float,
     connections: int,
+    rounds: int,
     scenarios: tuple[str, ...],
     tool: str,
     as_json: bool,
@@ -429,6 +443,7 @@ def bench(
         seconds=seconds,
         warmup=warmup,
         connections=connections,
+        rounds=rounds,
         scenarios=scenarios,
         tool=tool,
         data_dir=keep_data,

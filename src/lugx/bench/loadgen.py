@@ -203,6 +203,9 @@ class LoadResult:
     p90_ms: float
     p99_ms: float
     max_ms: float
+    # CPU the load generator itself used, as a share of one core: near 1.0 it, not the server,
+    # may be what limits the numbers.
+    client_cpu: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -312,6 +315,7 @@ class _LoadRun:
 
     async def run(self) -> LoadResult:
         started = time.perf_counter()
+        cpu_started = time.process_time()
         self.measure_from = started + self.warmup
         self.stop_at = self.measure_from + self.seconds
         await asyncio.gather(*(self._connect() for _ in range(self.connections)))
@@ -322,9 +326,10 @@ class _LoadRun:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.sleep(0)  # let the transports finish closing
-        return self._result()
+        wall = time.perf_counter() - started
+        return self._result(client_cpu=(time.process_time() - cpu_started) / wall)
 
-    def _result(self) -> LoadResult:
+    def _result(self, *, client_cpu: float) -> LoadResult:
         latencies = sorted(self.latencies)
         count = len(latencies)
 
@@ -342,6 +347,7 @@ class _LoadRun:
             p90_ms=quantile(0.90),
             p99_ms=quantile(0.99),
             max_ms=round(latencies[-1] * 1000, 3) if count else 0.0,
+            client_cpu=round(client_cpu, 2),
         )
 
 

@@ -32,6 +32,8 @@ SERVER_ENV = {
     "LUGX_ACCESS_TOKEN_TTL_SECONDS": "86400",
 }
 
+CLIENT_CPU_WARNING = 0.9
+
 Progress = Callable[[str], None]
 
 
@@ -40,6 +42,7 @@ class BenchOptions:
     seconds: float = 10.0
     warmup: float = 3.0
     connections: int = 32
+    rounds: int = 1
     scenarios: Sequence[str] = ()
     tool: str = "python"  # or "wrk"
     data_dir: Path | None = None  # keep the servers' data and logs here instead of a temp dir
@@ -73,20 +76,31 @@ class BenchReport:
 
 
 def run_bench(options: BenchOptions, *, progress: Progress | None = None) -> BenchReport:
+    """Each scenario in turn, `rounds` times over (alternating, so a busy moment on the machine
+    hits every scenario alike); each scenario's row is its median round by req/s."""
     scenarios = _selected(options.scenarios)
     if options.tool == "wrk" and not wrk.available():
         raise BenchError("wrk is not installed (use --tool python)")
     say = progress or (lambda _message: None)
-    report = BenchReport(options)
+    runs: dict[str, list[Row]] = {scenario.name: [] for scenario in scenarios}
     with tempfile.TemporaryDirectory(prefix="lugx-bench-") as tmp:
         root = options.data_dir or Path(tmp)
-        for scenario in scenarios:
-            say(f"bench: {scenario.name}: starting the {scenario.app} server")
-            report.rows.append(_run_scenario(scenario, options, root / scenario.name, say))
+        for round_number in range(1, options.rounds + 1):
+            for scenario in scenarios:
+                label = f"round {round_number}/{options.rounds}, " if options.rounds > 1 else ""
+                say(f"bench: {scenario.name}: {label}starting the {scenario.app} server")
+                data_dir = root / f"{scenario.name}-{round_number}"
+                runs[scenario.name].append(_run_scenario(scenario, options, data_dir, say))
+    report = BenchReport(options, rows=[_median(rows) for rows in runs.values()])
     baseline = next(row for row in report.rows if row.scenario.baseline)
     for row in report.rows:
         row.ratio = row.load.rps / baseline.load.rps if baseline.load.rps else None
     return report
+
+
+def _median(rows: list[Row]) -> Row:
+    ranked = sorted(rows, key=lambda row: row.load.rps)
+    return ranked[(len(ranked) - 1) // 2]
 
 
 def _selected(names: Sequence[str]) -> list[Scenario]:
@@ -180,6 +194,7 @@ def render_json(report: BenchReport) -> str:
         {
             "tool": options.tool,
             "connections": options.connections,
+            "rounds": options.rounds,
             "seconds": options.seconds,
             "warmup": options.warmup,
             "cpus": report.cpus,
@@ -216,8 +231,15 @@ def render_table(report: BenchReport) -> str:
         f"Lugx benchmark: {options.connections} connections, {options.seconds:g} s after a "
         f"{options.warmup:g} s warm-up, {options.tool} load generator, {report.cpus} CPUs, "
         f"Python {sys.version.split()[0]}"
+        + (f", median of {options.rounds} rounds" if options.rounds > 1 else "")
     )
     notes = [f"  {row.scenario.name}: {row.scenario.title}" for row in report.rows]
+    notes += [
+        f"  warning: the load generator used {row.load.client_cpu:.0%} of a core for "
+        f"{row.scenario.name}; it may be the bottleneck (try --tool wrk)"
+        for row in report.rows
+        if row.load.client_cpu > CLIENT_CPU_WARNING
+    ]
     return "\n".join(
         [
             title,

@@ -8,6 +8,8 @@ their own. An error that escapes everything below is answered with a bare 500 pr
 
 from __future__ import annotations
 
+import itertools
+import os
 import time
 from typing import Any
 
@@ -28,8 +30,28 @@ _REQUEST_ID = b"x-request-id"
 # Methods are client-controlled: anything unusual shares one label, so metrics stay bounded.
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
-access_log = structlog.get_logger("lugx.gateway.access")
 log = structlog.get_logger(__name__)
+
+
+class RequestIds:
+    """Request ids for requests that came without a usable one: a random per-process prefix and
+    a counter, 32 hex digits like a UUID's. Unique without a syscall per request (uuid4 reads
+    the OS's random source every time), and ids need to be unique, not secret."""
+
+    def __init__(self) -> None:
+        self._prefix = os.urandom(10).hex()
+        self._counter = itertools.count(1)
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFF:012x}"
+
+
+def _accept_request_id(value: bytes | None, new: RequestIds) -> str:
+    if value is not None:
+        text = value.decode("latin-1")
+        if accept_request_id(text) == text:
+            return text
+    return new()
 
 
 class RequestContext:
@@ -39,6 +61,8 @@ class RequestContext:
         # never change, so keep them.
         self._counters: dict[tuple[str, str, int], Counter] = {}
         self._histograms: dict[tuple[str, str], Histogram] = {}
+        self._new_id = RequestIds()
+        self._access_log: Any = None  # bound on first use, once logging is configured
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -46,7 +70,7 @@ class RequestContext:
             return
         started = time.perf_counter()
         incoming = header(scope, _REQUEST_ID)
-        request_id = accept_request_id(incoming.decode("latin-1") if incoming else None)
+        request_id = _accept_request_id(incoming, self._new_id)
         encoded = request_id.encode()
         if incoming != encoded:  # absent or replaced: every hop must see the id we answer with
             scope["headers"] = [
@@ -93,7 +117,9 @@ class RequestContext:
             self._histograms[(method, route)] = histogram
         counter.inc()
         histogram.observe(elapsed)
-        access_log.info(
+        if self._access_log is None:
+            self._access_log = structlog.get_logger("lugx.gateway.access").bind()
+        self._access_log.info(
             "request",
             method=scope["method"],
             path=scope["path"],

@@ -97,10 +97,10 @@ class ClientAddress:
         peer = _peer(scope)
         if not self._networks or not self.is_trusted(peer):
             return peer
-        forwarded = header(scope, b"x-forwarded-for")
+        forwarded = _forwarded_for(scope)
         if not forwarded:
             return peer
-        hops = [hop.strip() for hop in forwarded.decode("latin-1").split(",") if hop.strip()]
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
         for hop in reversed(hops):
             if not self.is_trusted(hop):
                 return hop
@@ -110,9 +110,9 @@ class ClientAddress:
         """The X-Forwarded-For to send upstream: the trusted chain so far plus the peer."""
         peer = _peer(scope)
         if self._networks and self.is_trusted(peer):
-            forwarded = header(scope, b"x-forwarded-for")
+            forwarded = _forwarded_for(scope)
             if forwarded:
-                return f"{forwarded.decode('latin-1')}, {peer}"
+                return f"{forwarded}, {peer}"
         return peer
 
     def forwarded_proto(self, scope: Scope) -> str:
@@ -134,6 +134,13 @@ class ClientAddress:
             if len(self._trusted) < 10_000:
                 self._trusted[address] = trusted
         return trusted
+
+
+def _forwarded_for(scope: Scope) -> str:
+    """Every X-Forwarded-For line in order, as one list (RFC 9110 5.3)."""
+    return ", ".join(
+        value.decode("latin-1") for key, value in scope["headers"] if key == b"x-forwarded-for"
+    )
 
 
 def _peer(scope: Scope) -> str:
@@ -175,7 +182,7 @@ class AccessGuard:
                 log.exception("token check failed")
                 await send_problem(send, 503, "Sign-in checks are unavailable right now")
                 return
-        key = f"user:{principal.user_id}" if principal is not None else f"ip:{client}"
+        key = f"user:{principal.user_id.hex}" if principal is not None else f"ip:{client}"
         verdict = await self._hit(key)
         if verdict is not None and not verdict.allowed:
             await send_problem(
@@ -190,9 +197,8 @@ class AccessGuard:
             )
             return
         if refusal is not None:
-            code = refusal.extra.get("code") or refusal.code
             await send_problem(
-                send, 401, refusal.detail, code=str(code), headers=[_WWW_AUTHENTICATE]
+                send, 401, refusal.detail, code=refusal.code, headers=[_WWW_AUTHENTICATE]
             )
             return
         if verdict is not None:
