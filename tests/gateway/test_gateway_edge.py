@@ -16,9 +16,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from lugx.gateway import create_gateway
-from lugx.gateway.guard import ClientAddress
 from lugx.platform.auth import TokenIssuer
 from lugx.platform.bootstrap import Wiring, build_wiring
+from lugx.platform.net import ClientAddress
 from lugx.platform.settings import Settings
 from tests.gateway.conftest import ORIGIN, Calls, client_for, echo_app, issue, problem_of
 

@@ -28,10 +28,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lugx.gateway.asgi import ROUTE, send_body, send_json, send_problem
 from lugx.gateway.context import RequestContext
-from lugx.gateway.guard import AccessGuard, BodyLimit, ClientAddress
+from lugx.gateway.guard import AccessGuard, BodyLimit
 from lugx.gateway.openapi import OpenApiAggregator, OpenApiSource
 from lugx.gateway.proxy import HttpUpstream, UpstreamPool
 from lugx.platform.bootstrap import Platform, Wiring, build_wiring
+from lugx.platform.net import ClientAddress
 from lugx.platform.ratelimit import RateLimiter
 from lugx.platform.service import ServiceRuntime
 from lugx.platform.settings import Settings

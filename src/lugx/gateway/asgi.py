@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from starlette.types import Scope, Send
+from starlette.types import Send
 
+from lugx.platform.auth.dependencies import PRINCIPAL_SCOPE_KEY
 from lugx.platform.errors import PROBLEM_JSON, problem_bytes
 
 Header = tuple[bytes, bytes]
@@ -16,16 +17,8 @@ Header = tuple[bytes, bytes]
 # Keys the gateway's layers use to talk to each other through the scope.
 RESPONSE_HEADERS = "lugx.response_headers"  # list[Header] added to the response by the outer layer
 ROUTE = "lugx.route"  # the metrics label of what served the request
-PRINCIPAL = "lugx.principal"  # the verified caller, when a valid token came with the request
+PRINCIPAL = PRINCIPAL_SCOPE_KEY  # the verified caller, when a valid token came with the request
 CLIENT = "lugx.client"  # the client's address, after trusted proxies are accounted for
-
-
-def header(scope: Scope, name: bytes) -> bytes | None:
-    """The first value of a request header (names in ASGI scopes are lower case)."""
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value)
-    return None
 
 
 async def send_body(

@@ -17,7 +17,8 @@ import structlog
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lugx.gateway.asgi import CLIENT, RESPONSE_HEADERS, ROUTE, Header, header, send_problem
+from lugx.gateway.asgi import CLIENT, RESPONSE_HEADERS, ROUTE, Header, send_problem
+from lugx.platform.net import header
 from lugx.platform.observability import (
     HTTP_LATENCY,
     HTTP_REQUESTS,

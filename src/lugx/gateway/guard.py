@@ -12,15 +12,13 @@ address. Failed token checks count against the address, so guessing tokens is ra
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from ipaddress import ip_address, ip_network
-
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lugx.gateway.asgi import CLIENT, PRINCIPAL, RESPONSE_HEADERS, Header, header, send_problem
+from lugx.gateway.asgi import CLIENT, PRINCIPAL, RESPONSE_HEADERS, Header, send_problem
 from lugx.platform.auth import Principal, TokenVerifier
 from lugx.platform.errors import Unauthorized
+from lugx.platform.net import ClientAddress, header
 from lugx.platform.ratelimit import RateLimiter, Verdict
 
 log = structlog.get_logger(__name__)
@@ -83,69 +81,6 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return await receive()  # after the body: the disconnect, when it comes
 
     return replayed
-
-
-class ClientAddress:
-    """The client's address. `X-Forwarded-For` is believed only when the peer is a trusted proxy,
-    and then only up to the first hop (from the right) that is not itself trusted."""
-
-    def __init__(self, trusted_proxies: Iterable[str]) -> None:
-        self._networks = tuple(ip_network(entry, strict=False) for entry in trusted_proxies)
-        self._trusted: dict[str, bool] = {}
-
-    def __call__(self, scope: Scope) -> str:
-        peer = _peer(scope)
-        if not self._networks or not self.is_trusted(peer):
-            return peer
-        forwarded = _forwarded_for(scope)
-        if not forwarded:
-            return peer
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        for hop in reversed(hops):
-            if not self.is_trusted(hop):
-                return hop
-        return hops[0] if hops else peer
-
-    def forwarded_for(self, scope: Scope) -> str:
-        """The X-Forwarded-For to send upstream: the trusted chain so far plus the peer."""
-        peer = _peer(scope)
-        if self._networks and self.is_trusted(peer):
-            forwarded = _forwarded_for(scope)
-            if forwarded:
-                return f"{forwarded}, {peer}"
-        return peer
-
-    def forwarded_proto(self, scope: Scope) -> str:
-        if self._networks and self.is_trusted(_peer(scope)):
-            proto = header(scope, b"x-forwarded-proto")
-            if proto in (b"http", b"https"):
-                return proto.decode()
-        return str(scope.get("scheme", "http"))
-
-    def is_trusted(self, address: str) -> bool:
-        trusted = self._trusted.get(address)
-        if trusted is None:
-            try:
-                parsed = ip_address(address)
-            except ValueError:
-                trusted = False
-            else:
-                trusted = any(parsed in network for network in self._networks)
-            if len(self._trusted) < 10_000:
-                self._trusted[address] = trusted
-        return trusted
-
-
-def _forwarded_for(scope: Scope) -> str:
-    """Every X-Forwarded-For line in order, as one list (RFC 9110 5.3)."""
-    return ", ".join(
-        value.decode("latin-1") for key, value in scope["headers"] if key == b"x-forwarded-for"
-    )
-
-
-def _peer(scope: Scope) -> str:
-    client = scope.get("client")
-    return str(client[0]) if client else "unknown"
 
 
 class AccessGuard:

@@ -17,8 +17,8 @@ import orjson
 import structlog
 from starlette.types import Receive, Scope, Send
 
-from lugx.gateway.asgi import Header, header, send_problem
-from lugx.gateway.guard import ClientAddress
+from lugx.gateway.asgi import Header, send_problem
+from lugx.platform.net import ClientAddress, header
 
 log = structlog.get_logger(__name__)
 

@@ -22,8 +22,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lugx.platform.net import header
+
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -78,13 +82,6 @@ def accept_request_id(value: str | None) -> str:
     return new_request_id()
 
 
-def header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
 class RequestContextMiddleware:
     """Request id in, request id out, one metrics sample per request."""
 
@@ -96,7 +93,8 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = accept_request_id(header(scope, b"x-request-id"))
+        raw_id = header(scope, b"x-request-id")
+        request_id = accept_request_id(raw_id.decode("latin-1") if raw_id else None)
         token = request_id_var.set(request_id)
         encoded = request_id.encode()
         status = 500
@@ -114,7 +112,7 @@ class RequestContextMiddleware:
         finally:
             route = scope.get("route")
             label = getattr(route, "path", None) or "unmatched"
-            method = scope["method"]
+            method = scope["method"] if scope["method"] in _KNOWN_METHODS else "OTHER"
             HTTP_REQUESTS.labels(self.service, method, label, str(status)).inc()
             HTTP_LATENCY.labels(self.service, method, label).observe(time.perf_counter() - started)
             request_id_var.reset(token)

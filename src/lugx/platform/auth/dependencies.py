@@ -21,12 +21,21 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
+# Set by the gateway on the ASGI scope once it has verified the request's token. Only code in the
+# same process can put it there (a remote client sends headers, never scope keys), so in the
+# embedded wiring a service takes it instead of checking the same signature a second time.
+PRINCIPAL_SCOPE_KEY = "lugx.principal"
+
+
 async def current_principal(request: Request) -> Principal:
+    verified = request.scope.get(PRINCIPAL_SCOPE_KEY)
+    if isinstance(verified, Principal):
+        return verified
     token = bearer_token(request)
     if token is None:
         raise Unauthorized()
     principal: Principal = await request.app.state.ctx.tokens.verify(token)
-    request.state.principal = principal
+    request.scope[PRINCIPAL_SCOPE_KEY] = principal
     return principal
 
 

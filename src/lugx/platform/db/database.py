@@ -31,6 +31,8 @@ def is_sqlite(url: str) -> bool:
 
 
 def _sqlite_engine(url: str, *, begin: str, pool_size: int, echo: bool) -> AsyncEngine:
+    # Every session ends its transaction itself (commit or rollback), so the pool's own
+    # rollback on return would only cost another trip to SQLite's thread.
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -39,6 +41,7 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int, echo: bool) -> Async
         echo=echo,
         pool_size=pool_size,
         max_overflow=0,
+        pool_reset_on_return=None,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
     )
 

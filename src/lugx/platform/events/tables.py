@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
@@ -136,7 +137,7 @@ def event_tables(metadata: MetaData) -> EventTables:
     )
 
 
-def create_event_tables_op(op: Operations) -> None:
+def create_event_tables_op(op: Operations | ModuleType) -> None:
     """For a service's initial Alembic migration: `create_event_tables_op(op)` in `upgrade()`."""
     for name, items in _TABLES:
         op.create_table(name, *items())
@@ -144,7 +145,7 @@ def create_event_tables_op(op: Operations) -> None:
         op.create_index(index_name, table_name, list(columns))
 
 
-def drop_event_tables_op(op: Operations) -> None:
+def drop_event_tables_op(op: Operations | ModuleType) -> None:
     """The matching `downgrade()` step."""
     for index_name, table_name, _columns in reversed(_INDEXES):
         op.drop_index(index_name, table_name=table_name)

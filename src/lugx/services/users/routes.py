@@ -14,7 +14,6 @@ from lugx.platform.auth import CurrentUser, OptionalUser, Principal, require_rol
 from lugx.platform.auth.keys import previous_public_keys, public_jwk
 from lugx.platform.db import DbSession, after_commit
 from lugx.platform.errors import BadRequest, problem
-from lugx.platform.net import client_ip
 from lugx.platform.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
 from lugx.services.users import service
 from lugx.services.users.models import User
@@ -55,9 +54,8 @@ UserRef = Annotated[
 
 
 def client_of(request: Request) -> Client:
-    trusted = request.app.state.ctx.settings.trusted_proxies
     return Client(
-        ip=client_ip(request.scope, trusted),
+        ip=request.app.state.ctx.client_address(request.scope),
         user_agent=request.headers.get("user-agent", ""),
     )
 
@@ -155,12 +153,15 @@ async def verify_email(
 
 
 @router.get("/me", response_model=UserRead)
-async def me(request: Request, principal: CurrentUser, session: DbSession) -> Response:
+async def me(request: Request, principal: CurrentUser) -> Response:
+    """The hottest read of the service: answered from the cache, which every change to the
+    account drops after it commits; the database is opened only on a miss."""
     accounts = accounts_of(request)
     key = service.me_cache_key(principal.user_id)
     cached = await accounts.cache.get(key)
     if cached is None:
-        user = await service.get_user(session, principal.user_id)
+        async with request.app.state.ctx.db.session(write=False) as session:
+            user = await service.get_user(session, principal.user_id)
         cached = orjson.dumps(user_read(user).model_dump(mode="json"))
         await accounts.cache.set(key, cached, ttl=ME_CACHE_SECONDS)
     return Response(
