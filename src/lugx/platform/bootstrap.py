@@ -88,8 +88,12 @@ class Platform:
         for runtime in self.runtimes.values():
             await runtime.prepare(migrate=migrate, seed=seed)
         await start_buses(self.wiring.transport, self.buses)
+        for runtime in self.runtimes.values():
+            runtime.start_background()
 
     async def stop(self) -> None:
+        for runtime in self.runtimes.values():
+            await runtime.stop_background()
         await stop_buses(self.wiring.transport, self.buses)
         for runtime in reversed(list(self.runtimes.values())):
             await runtime.close()

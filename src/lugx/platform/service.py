@@ -8,6 +8,8 @@ gets the same things the same way: problem+json errors, request ids, metrics, /h
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -50,6 +52,9 @@ class ServiceSpec:
     configure: Callable[[ServiceContext], None] | None = None
     on_start: Hook | None = None
     seed_demo: Hook | None = None
+    # Long-running loops of the service (e.g. announcing discounts as they start and end):
+    # started once events flow, cancelled when the service stops.
+    background: Sequence[Hook] = ()
     openapi_tags: Sequence[dict[str, Any]] = ()
 
 
@@ -95,6 +100,7 @@ class ServiceRuntime:
         )
         if spec.configure is not None:
             spec.configure(self.ctx)
+        self._tasks: list[asyncio.Task[None]] = []
         self.app = self._build_app()
 
     async def migrate(self) -> None:
@@ -115,7 +121,21 @@ class ServiceRuntime:
             await self.seed_demo()
         log.info("service ready", service=self.spec.name, database=self.ctx.db.dialect)
 
+    def start_background(self) -> None:
+        for loop in self.spec.background:
+            name = f"lugx-{self.spec.name}-{getattr(loop, '__name__', 'loop')}"
+            self._tasks.append(asyncio.create_task(loop(self.ctx), name=name))
+
+    async def stop_background(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     async def close(self) -> None:
+        await self.stop_background()
         await self.ctx.db.dispose()
 
     def readiness_checks(self) -> dict[str, ReadinessCheck]:
@@ -152,9 +172,11 @@ def standalone_lifespan(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await runtime.prepare(migrate=migrate, seed=seed)
         await start_buses(wiring.transport, [runtime.ctx.events])
+        runtime.start_background()
         try:
             yield
         finally:
+            await runtime.stop_background()
             await stop_buses(wiring.transport, [runtime.ctx.events])
             await runtime.close()
             await wiring.close()

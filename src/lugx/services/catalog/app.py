@@ -1,0 +1,36 @@
+"""The catalog service: games, DLC, bundles, prices, discounts, shelves, search."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from lugx.platform.service import ServiceContext, ServiceSpec
+from lugx.services.catalog import routes, search_routes
+from lugx.services.catalog.events import CONSUMERS, announce_discounts_forever
+from lugx.services.catalog.models import EVENTS, Base
+from lugx.services.catalog.seed import seed_demo
+from lugx.services.catalog.service import Catalog
+
+
+def configure(ctx: ServiceContext) -> None:
+    ctx.extras["catalog"] = Catalog(events=ctx.events, cache=ctx.cache)
+
+
+def routers() -> list[APIRouter]:
+    # Search first: `/games` (the list) must not be taken for `/games/{app_id}`.
+    return [search_routes.router, routes.router]
+
+
+SPEC = ServiceSpec(
+    name="catalog",
+    title="Catalog",
+    description="Games, DLC, bundles, prices, discounts, store shelves and search.",
+    metadata=Base.metadata,
+    event_tables=EVENTS,
+    migrations_package="lugx.services.catalog.migrations",
+    routers=routers,
+    consumers=CONSUMERS,
+    configure=configure,
+    seed_demo=seed_demo,
+    background=(announce_discounts_forever,),
+)
