@@ -12,7 +12,14 @@ import pytest
 from sqlalchemy import Integer, String, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from lugx.platform.db import Database, Timestamps, UTCDateTime, UUIDPrimaryKey, new_metadata
+from lugx.platform.db import (
+    Database,
+    Timestamps,
+    UTCDateTime,
+    UUIDPrimaryKey,
+    after_commit,
+    new_metadata,
+)
 from tests.conftest import TEST_DATABASE_URL, _recreate_postgres_databases, worker_name
 
 
@@ -128,3 +135,26 @@ async def test_readers_do_not_wait_for_a_writer(db: Database) -> None:
         async with db.session(write=False) as reader:
             seen = (await reader.execute(select(Counter.value))).scalar_one()
         assert seen == 1  # the uncommitted write is invisible, and reading did not block
+
+
+async def test_after_commit_runs_only_once_committed(db: Database) -> None:
+    seen: list[str] = []
+
+    async def record(what: str) -> None:
+        async with db.session(write=False) as session:
+            names = (await session.execute(select(Counter.name))).scalars().all()
+        seen.append(f"{what}:{sorted(names)}")
+
+    async with db.session() as session:
+        session.add(Counter(name="kept"))
+        after_commit(session, lambda: record("committed"))
+
+    async def roll_back() -> None:
+        async with db.session() as session:
+            session.add(Counter(name="dropped"))
+            after_commit(session, lambda: record("rolled-back"))
+            raise RuntimeError("abort")
+
+    with pytest.raises(RuntimeError):
+        await roll_back()
+    assert seen == ["committed:['kept']"]

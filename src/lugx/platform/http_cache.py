@@ -51,14 +51,14 @@ async def cached_json(
     lives as long as the body stays true, and so does the client's."""
     stored = await cache.get(key)
     if stored is not None:
-        etag, _, rest = stored.partition(b"\n")
-        expires, _, body = rest.partition(b"\n")
+        stored_etag, _, rest = stored.partition(b"\n")
+        expires, _, stored_body = rest.partition(b"\n")
         left = int(float(expires) - time.time())
         if left > 0:
-            return respond(request, body, etag.decode(), public_max_age(left))
+            return respond(request, stored_body, stored_etag.decode(), public_max_age(left))
     body, ttl = await build()
     etag = etag_of(body)
     if ttl > 0:
-        expires = str(time.time() + ttl).encode()
-        await cache.set(key, b"\n".join((etag.encode(), expires, body)), ttl=ttl)
+        until = str(time.time() + ttl).encode()
+        await cache.set(key, b"\n".join((etag.encode(), until, body)), ttl=ttl)
     return respond(request, body, etag, public_max_age(ttl))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 Hook = Callable[["ServiceContext"], Awaitable[None]]
+Loop = Callable[["ServiceContext"], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)
@@ -47,14 +48,16 @@ class ServiceSpec:
     event_tables: EventTables
     migrations_package: str
     routers: Callable[[], Sequence[APIRouter]]
-    consumers: Mapping[str, Handler] = field(default_factory=dict)
+    # The events this service handles, by type; built with the context so a handler can reach
+    # the service's cache and clients.
+    consumers: Callable[[ServiceContext], Mapping[str, Handler]] | None = None
     # Builds the service's own helpers into ctx.extras when the runtime is made.
     configure: Callable[[ServiceContext], None] | None = None
     on_start: Hook | None = None
     seed_demo: Hook | None = None
     # Long-running loops of the service (e.g. announcing discounts as they start and end):
     # started once events flow, cancelled when the service stops.
-    background: Sequence[Hook] = ()
+    background: Sequence[Loop] = ()
     openapi_tags: Sequence[dict[str, Any]] = ()
 
 
@@ -83,8 +86,6 @@ class ServiceRuntime:
             echo=settings.db_echo,
         )
         bus = EventBus(spec.name, db, spec.event_tables, wiring.transport, settings)
-        for event_type, handler in spec.consumers.items():
-            bus.register(event_type, handler)
         self.spec = spec
         self.ctx = ServiceContext(
             name=spec.name,
@@ -100,6 +101,8 @@ class ServiceRuntime:
         )
         if spec.configure is not None:
             spec.configure(self.ctx)
+        for event_type, handler in (spec.consumers(self.ctx) if spec.consumers else {}).items():
+            bus.register(event_type, handler)
         self._tasks: list[asyncio.Task[None]] = []
         self.app = self._build_app()
 

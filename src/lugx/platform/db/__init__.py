@@ -1,6 +1,6 @@
 """The database kit: typed base models, one engine per service, one transaction per request."""
 
-from lugx.platform.db.database import Database, is_sqlite
+from lugx.platform.db.database import Database, after_commit, is_sqlite
 from lugx.platform.db.model import (
     NAMING_CONVENTION,
     Timestamps,
@@ -9,7 +9,7 @@ from lugx.platform.db.model import (
     new_metadata,
     utcnow,
 )
-from lugx.platform.db.session import DbSession, WriteSession, after_commit, request_session
+from lugx.platform.db.session import DbSession, WriteSession, request_session
 
 __all__ = [
     "NAMING_CONVENTION",

@@ -9,11 +9,12 @@ writer. PostgreSQL (distributed wiring) uses one pooled engine and its own row l
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -24,6 +25,18 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+_AFTER_COMMIT = "lugx.after_commit"
+
+AfterCommit = Callable[[], Awaitable[Any]]
+
+log = structlog.get_logger(__name__)
+
+
+def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
+    """Run `callback` once this unit of work has committed (never if it rolls back): for work
+    that must not see, or act on, uncommitted data, such as dropping a cache entry that a
+    concurrent read could otherwise fill again with the old row."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
 def is_sqlite(url: str) -> bool:
@@ -104,6 +117,11 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+            for callback in session.info.pop(_AFTER_COMMIT, ()):
+                try:
+                    await callback()
+                except Exception:
+                    log.exception("after-commit callback failed")
 
     async def ping(self) -> None:
         async with self.reader.connect() as conn:

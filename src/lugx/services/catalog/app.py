@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from lugx.platform.service import ServiceContext, ServiceSpec
 from lugx.services.catalog import routes, search_routes
-from lugx.services.catalog.events import CONSUMERS, announce_discounts_forever
+from lugx.services.catalog.events import announce_discounts_forever, consumers
 from lugx.services.catalog.models import EVENTS, Base
 from lugx.services.catalog.seed import seed_demo
 from lugx.services.catalog.service import Catalog
@@ -29,7 +29,7 @@ SPEC = ServiceSpec(
     event_tables=EVENTS,
     migrations_package="lugx.services.catalog.migrations",
     routers=routers,
-    consumers=CONSUMERS,
+    consumers=consumers,
     configure=configure,
     seed_demo=seed_demo,
     background=(announce_discounts_forever,),

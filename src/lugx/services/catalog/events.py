@@ -19,9 +19,10 @@ from __future__ import annotations
 import asyncio
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from lugx.platform.db import utcnow
-from lugx.platform.events import Handler
+from lugx.platform.db import after_commit, utcnow
+from lugx.platform.events import Event, Handler
 from lugx.platform.service import ServiceContext
 from lugx.services.catalog import service
 
@@ -29,9 +30,16 @@ log = structlog.get_logger(__name__)
 
 DISCOUNT_TICK_SECONDS = 5.0
 
-CONSUMERS: dict[str, Handler] = {
-    "GameReviewSummaryChanged": service.on_review_summary_changed,
-}
+
+def consumers(ctx: ServiceContext) -> dict[str, Handler]:
+    catalog: service.Catalog = ctx.extras["catalog"]
+
+    async def review_summary_changed(session: AsyncSession, event: Event) -> None:
+        app_id = await service.on_review_summary_changed(session, event)
+        if app_id is not None:
+            after_commit(session, lambda: service.forget(catalog, app_id))
+
+    return {"GameReviewSummaryChanged": review_summary_changed}
 
 
 async def announce_discounts_forever(ctx: ServiceContext) -> None:

@@ -60,11 +60,11 @@ def catalog_of(request: Request) -> Catalog:
 CatalogDep = Annotated[Catalog, Depends(catalog_of)]
 
 
-def forget_after_commit(request: Request, catalog: Catalog, *app_ids: int) -> None:
+def forget_after_commit(session: AsyncSession, catalog: Catalog, *app_ids: int) -> None:
     async def drop() -> None:
         await service.forget(catalog, *app_ids)
 
-    after_commit(request, drop)
+    after_commit(session, drop)
 
 
 def seconds_true(game: Game, now: datetime, ceiling: int) -> int:
@@ -159,7 +159,7 @@ async def update_game(
 ) -> GameDetail:
     now = utcnow()
     game = await service.update_game(session, catalog, principal, app_id, body, now)
-    forget_after_commit(request, catalog, game.app_id)
+    forget_after_commit(session, catalog, game.app_id)
     return await game_detail(session, game, now)
 
 
@@ -175,7 +175,7 @@ async def add_discount(
     catalog: CatalogDep,
 ) -> DiscountRead:
     discount = await service.add_discount(session, catalog, principal, app_id, body, utcnow())
-    forget_after_commit(request, catalog, app_id)
+    forget_after_commit(session, catalog, app_id)
     return DiscountRead(
         id=discount.id,
         app_id=app_id,

@@ -474,12 +474,13 @@ def is_on_sale(game: Game, now: datetime) -> bool:
 # --- events consumed ------------------------------------------------------------------------
 
 
-async def on_review_summary_changed(session: AsyncSession, event: Event) -> None:
-    """Keep each game's review score (for sorting and display) as the reviews service reports."""
+async def on_review_summary_changed(session: AsyncSession, event: Event) -> int | None:
+    """Keep each game's review score (for sorting and display) as the reviews service reports.
+    Returns the app_id changed, if any."""
     payload = event.payload
     game = await repo.game_by_app_id(session, int(payload["app_id"]))
     if game is None:
-        return
+        return None
     game.review_total = int(payload.get("total", 0))
     game.review_positive = int(payload.get("positive", 0))
     game.review_score = payload.get("score")
@@ -487,3 +488,4 @@ async def on_review_summary_changed(session: AsyncSession, event: Event) -> None
     game.recent_review_score = payload.get("recent_score")
     game.recent_review_description = payload.get("recent_description")
     await session.flush()
+    return game.app_id

@@ -7,7 +7,6 @@ from fastapi import APIRouter
 from lugx.platform.auth import TokenIssuer
 from lugx.platform.service import ServiceContext, ServiceSpec
 from lugx.services.users import routes
-from lugx.services.users.events import CONSUMERS
 from lugx.services.users.models import EVENTS, Base
 from lugx.services.users.passwords import Passwords
 from lugx.services.users.seed import seed_demo
@@ -45,7 +44,6 @@ SPEC = ServiceSpec(
     event_tables=EVENTS,
     migrations_package="lugx.services.users.migrations",
     routers=routers,
-    consumers=CONSUMERS,
     configure=configure,
     seed_demo=seed_demo,
 )

@@ -11,9 +11,3 @@ Published (through the outbox, in the same transaction as the change):
 
 Consumed: none yet.
 """
-
-from __future__ import annotations
-
-from lugx.platform.events import Handler
-
-CONSUMERS: dict[str, Handler] = {}

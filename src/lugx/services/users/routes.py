@@ -8,6 +8,7 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from lugx.platform.auth import CurrentUser, OptionalUser, Principal, require_roles
@@ -77,14 +78,14 @@ def user_read(user: User) -> UserRead:
     )
 
 
-def forget_me(request: Request, accounts: Accounts, user_id: uuid.UUID) -> None:
+def forget_me(session: AsyncSession, accounts: Accounts, user_id: uuid.UUID) -> None:
     """Drop the cached /me once the change is committed (not before: a read in between would
     cache the old row again)."""
 
     async def drop() -> None:
         await accounts.cache.delete(service.me_cache_key(user_id))
 
-    after_commit(request, drop)
+    after_commit(session, drop)
 
 
 @wellknown.get("/.well-known/jwks.json", summary="Public keys that verify access tokens")
@@ -148,7 +149,7 @@ async def verify_email(
     body: EmailVerificationConfirm, request: Request, session: DbSession, accounts: AccountsDep
 ) -> UserRead:
     user = await service.verify_email(session, accounts, body.token)
-    forget_me(request, accounts, user.id)
+    forget_me(session, accounts, user.id)
     return user_read(user)
 
 
@@ -178,7 +179,7 @@ async def update_me(
     accounts: AccountsDep,
 ) -> UserRead:
     user = await service.update_profile(session, accounts, principal.user_id, body)
-    forget_me(request, accounts, user.id)
+    forget_me(session, accounts, user.id)
     return user_read(user)
 
 
@@ -215,7 +216,7 @@ async def change_password(
     await service.change_password(
         session, accounts, principal, body.current_password, body.new_password
     )
-    forget_me(request, accounts, principal.user_id)
+    forget_me(session, accounts, principal.user_id)
 
 
 @router.get("/me/sessions", response_model=Page[SessionRead])
@@ -279,5 +280,5 @@ async def set_roles(
     _admin: Annotated[Principal, Depends(require_roles("admin"))],
 ) -> UserRead:
     user = await service.set_roles(session, accounts, ref, list(body.roles))
-    forget_me(request, accounts, user.id)
+    forget_me(session, accounts, user.id)
     return user_read(user)

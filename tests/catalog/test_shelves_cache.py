@@ -1,0 +1,143 @@
+"""Shelves for the store front, and HTTP caching of public reads."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+
+from lugx.platform.bootstrap import Platform
+from lugx.platform.events import Event
+from tests.catalog.factories import create_game, publisher_account
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+async def test_shelves_show_the_right_games(client: httpx.AsyncClient, platform: Platform) -> None:
+    owner = await publisher_account(client, platform)
+    today = date.today()
+    old = await create_game(
+        client, owner, title="Old Classic", release_date="2010-05-01", genres=["rpg"]
+    )
+    new = await create_game(
+        client, owner, title="Fresh Release", release_date=(today - timedelta(days=3)).isoformat()
+    )
+    soon = await create_game(
+        client,
+        owner,
+        title="Not Yet",
+        coming_soon=True,
+        release_date=(today + timedelta(days=30)).isoformat(),
+    )
+    sale = await create_game(client, owner, title="Cheap Now")
+    now = datetime.now(UTC)
+    await client.post(
+        f"/api/v1/catalog/games/{sale['app_id']}/discounts",
+        json={
+            "percent": 50,
+            "starts_at": iso(now - timedelta(minutes=1)),
+            "ends_at": iso(now + timedelta(days=1)),
+        },
+        headers=owner.headers,
+    )
+
+    async def shelf(name: str) -> list[int]:
+        response = await client.get(f"/api/v1/catalog/shelves/{name}")
+        assert response.status_code == 200, response.text
+        return [item["app_id"] for item in response.json()["items"]]
+
+    assert await shelf("new-and-trending") == [new["app_id"]]
+    assert await shelf("coming-soon") == [soon["app_id"]]
+    assert await shelf("specials") == [sale["app_id"]]
+    assert soon["app_id"] not in await shelf("top-sellers")
+    assert await shelf("genres/rpg") == [old["app_id"]]
+    assert (await client.get("/api/v1/catalog/shelves/genres/nothing")).status_code == 404
+    assert (await client.get("/api/v1/catalog/shelves/bestest")).status_code == 422
+
+
+async def test_game_detail_has_an_etag_and_answers_304(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    owner = await publisher_account(client, platform)
+    game = await create_game(client, owner)
+    url = f"/api/v1/catalog/games/{game['app_id']}"
+    first = await client.get(url)
+    etag = first.headers["etag"]
+    assert first.headers["cache-control"].startswith("public, max-age=")
+    again = await client.get(url, headers={"if-none-match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    # A change makes a new ETag at once (the cached copy is dropped after commit).
+    await client.patch(url, json={"title": "New Title"}, headers=owner.headers)
+    changed = await client.get(url, headers={"if-none-match": etag})
+    assert changed.status_code == 200
+    assert changed.json()["title"] == "New Title"
+    assert changed.headers["etag"] != etag
+
+
+async def test_cache_lifetime_stops_at_the_next_price_change(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    owner = await publisher_account(client, platform)
+    game = await create_game(client, owner)
+    now = datetime.now(UTC)
+    await client.post(
+        f"/api/v1/catalog/games/{game['app_id']}/discounts",
+        json={
+            "percent": 50,
+            "starts_at": iso(now + timedelta(seconds=20)),
+            "ends_at": iso(now + timedelta(days=1)),
+        },
+        headers=owner.headers,
+    )
+    response = await client.get(f"/api/v1/catalog/games/{game['app_id']}")
+    max_age = int(response.headers["cache-control"].split("max-age=")[1])
+    assert 0 < max_age <= 20
+
+
+async def test_drafts_are_never_publicly_cached(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    owner = await publisher_account(client, platform)
+    draft = await create_game(client, owner, publish=False)
+    response = await client.get(f"/api/v1/catalog/games/{draft['app_id']}", headers=owner.headers)
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "private, no-store"
+
+
+async def test_review_summaries_from_the_reviews_service_are_kept(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    owner = await publisher_account(client, platform)
+    game = await create_game(client, owner)
+    before = await client.get(f"/api/v1/catalog/games/{game['app_id']}")  # cached now
+    assert before.json()["review_summary"]["score"] is None
+    event = Event.model_validate(
+        {
+            "id": "6f1c7f3e-4b8e-4d3a-9a51-0c1f5b6a7d01",
+            "type": "GameReviewSummaryChanged",
+            "version": 1,
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "producer": "reviews",
+            "key": str(game["app_id"]),
+            "payload": {
+                "app_id": game["app_id"],
+                "total": 640,
+                "positive": 620,
+                "score": 96,
+                "description": "Overwhelmingly Positive",
+                "recent_score": 90,
+                "recent_description": "Very Positive",
+            },
+        }
+    )
+    bus = platform.runtimes["catalog"].ctx.events
+    await bus.consumer.handle(event)
+    await bus.consumer.handle(event)  # redelivered: changes nothing more
+    # The cached page was dropped when the change committed: the new score shows at once.
+    summary = (await client.get(f"/api/v1/catalog/games/{game['app_id']}")).json()["review_summary"]
+    assert summary["score"] == 96
+    assert summary["description"] == "Overwhelmingly Positive"
+    assert summary["recent_description"] == "Very Positive"
