@@ -97,6 +97,8 @@ def _run(work: Coroutine[Any, Any, T]) -> T:
         _fail(exc.detail)
     except ValidationError as exc:
         _fail(_first_error(exc))
+    except RuntimeError as exc:  # e.g. production settings without a needed secret
+        _fail(str(exc), EXIT_CONFIG)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -194,28 +196,28 @@ def _service_names(names: Sequence[str]) -> list[str]:
 
 @asynccontextmanager
 async def service_context(
-    settings: Settings, names: Sequence[str], *, start: bool = True
+    settings: Settings, names: Sequence[str]
 ) -> AsyncIterator[dict[str, ServiceRuntime]]:
-    """The named services without a server, for one command: built like `lugx up` builds them
-    (calls between them stay in-process), started with their migrations unless `start` is
-    false, and stopped at the end."""
+    """The named services without a server, for one operator command: built like `lugx up`
+    builds them and migrated, but with no event relay, consumer or background loop running (a
+    command that only lists dead letters must not start delivering events). What a command
+    writes to an outbox is delivered by the service itself when it runs."""
     from lugx.platform.bootstrap import Platform
     from lugx.services import spec_of
 
-    platform = Platform(settings, [spec_of(name) for name in names])
-    if not start:
-        try:
-            yield platform.runtimes
-        finally:
-            for runtime in platform.runtimes.values():
-                await runtime.close()
-            await platform.wiring.close()
-        return
-    await platform.start(migrate=True, seed=False)
+    # In production an operator's shell need not hold the token signing key.
+    holds_key = not settings.is_production or bool(
+        settings.jwt_private_key or settings.jwt_private_key_file
+    )
+    platform = Platform(settings, [spec_of(name) for name in names], holds_signing_key=holds_key)
     try:
+        for runtime in platform.runtimes.values():
+            await runtime.prepare(migrate=True)
         yield platform.runtimes
     finally:
-        await platform.stop()
+        for runtime in platform.runtimes.values():
+            await runtime.close()
+        await platform.wiring.close()
 
 
 @main.command()
@@ -226,9 +228,8 @@ def migrate(services: tuple[str, ...]) -> None:
     names = _service_names(services)
 
     async def work() -> None:
-        async with service_context(settings, names, start=False) as runtimes:
+        async with service_context(settings, names) as runtimes:
             for name, runtime in runtimes.items():
-                await runtime.migrate()
                 click.echo(f"{name}: migrated ({runtime.ctx.db.dialect})")
 
     _run(work())

@@ -25,6 +25,18 @@ log = structlog.get_logger(__name__)
 
 _WWW_AUTHENTICATE = (b"www-authenticate", b'Bearer realm="lugx"')
 
+# Endpoints that are how a client gets a (new) token. Many client libraries send the stale
+# Authorization header with every call; here a bad one is dropped instead of refused, or a
+# client whose access token expired could never refresh it.
+TOKEN_ENDPOINTS = frozenset(
+    {
+        "/api/v1/users/login",
+        "/api/v1/users/register",
+        "/api/v1/users/token/refresh",
+        "/api/v1/users/email/verify",
+    }
+)
+
 
 class BodyLimit:
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
@@ -131,6 +143,9 @@ class AccessGuard:
                 ],
             )
             return
+        if refusal is not None and scope["path"] in TOKEN_ENDPOINTS:
+            scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
+            refusal = None
         if refusal is not None:
             await send_problem(
                 send, 401, refusal.detail, code=refusal.code, headers=[_WWW_AUTHENTICATE]

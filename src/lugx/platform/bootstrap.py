@@ -22,7 +22,7 @@ from lugx.platform.auth import (
     load_signing_key,
 )
 from lugx.platform.auth.keys import previous_public_keys
-from lugx.platform.cache import Cache, make_cache
+from lugx.platform.cache import Cache, MemoryCache, make_cache
 from lugx.platform.clients import Clients
 from lugx.platform.events import EventBus, Transport, make_transport, start_buses, stop_buses
 from lugx.platform.service import ServiceRuntime, ServiceSpec
@@ -57,11 +57,14 @@ def build_wiring(settings: Settings, *, holds_signing_key: bool) -> Wiring:
         if signing_key is not None
         else JwksKeySource(settings.resolved_jwks_url())
     )
+    # Revoked sessions must never be evicted to make room for cached pages: in memory they get
+    # a store of their own; Redis keeps both (and is what spreads revocations across processes).
+    revocations = cache if settings.redis_url else MemoryCache(max_entries=None)
     return Wiring(
         settings=settings,
         cache=cache,
         transport=make_transport(settings.broker_url, namespace=settings.event_namespace),
-        tokens=TokenVerifier(keys, issuer=settings.jwt_issuer, revocations=cache),
+        tokens=TokenVerifier(keys, issuer=settings.jwt_issuer, revocations=revocations),
         clients=Clients(settings),
         secret_key=load_secret_key(settings),
         signing_key=signing_key,
@@ -71,9 +74,11 @@ def build_wiring(settings: Settings, *, holds_signing_key: bool) -> Wiring:
 class Platform:
     """Every service in one process. Calls between them stay in-process through their clients."""
 
-    def __init__(self, settings: Settings, specs: Iterable[ServiceSpec]) -> None:
+    def __init__(
+        self, settings: Settings, specs: Iterable[ServiceSpec], *, holds_signing_key: bool = True
+    ) -> None:
         self.settings = settings
-        self.wiring = build_wiring(settings, holds_signing_key=True)
+        self.wiring = build_wiring(settings, holds_signing_key=holds_signing_key)
         self.runtimes: dict[str, ServiceRuntime] = {}
         for spec in specs:
             runtime = ServiceRuntime(spec, self.wiring)

@@ -31,12 +31,15 @@ class Cache(Protocol):
 
 
 class MemoryCache:
-    """Bounded LRU with per-key expiry. One process only, by design."""
+    """LRU with per-key expiry, one process only by design. With `max_entries=None` nothing is
+    ever evicted before it expires (for data that must not be forgotten early, such as revoked
+    sessions); expired entries are swept as it grows."""
 
-    def __init__(self, max_entries: int = 100_000) -> None:
+    def __init__(self, max_entries: int | None = 100_000) -> None:
         self._data: OrderedDict[str, tuple[bytes, float | None]] = OrderedDict()
         self._counters: dict[str, tuple[int, float]] = {}
         self._max = max_entries
+        self._sweep_at = 10_000
 
     async def get(self, key: str) -> bytes | None:
         item = self._data.get(key)
@@ -52,8 +55,18 @@ class MemoryCache:
     async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
         self._data[key] = (value, time.monotonic() + ttl if ttl else None)
         self._data.move_to_end(key)
+        if self._max is None:
+            if len(self._data) > self._sweep_at:
+                self._sweep()
+            return
         while len(self._data) > self._max:
             self._data.popitem(last=False)
+
+    def _sweep(self) -> None:
+        now = time.monotonic()
+        for stale in [k for k, (_, expires) in self._data.items() if expires and expires <= now]:
+            del self._data[stale]
+        self._sweep_at = max(10_000, len(self._data) * 2)
 
     async def delete(self, *keys: str) -> None:
         for key in keys:
@@ -65,7 +78,7 @@ class MemoryCache:
         count, expires = self._counters.get(key, (0, 0.0))
         if expires <= now:
             count, expires = 0, now + ttl
-            if len(self._counters) > self._max:
+            if len(self._counters) > (self._max or self._sweep_at):
                 self._evict_expired_counters(now)
         count += 1
         self._counters[key] = (count, expires)

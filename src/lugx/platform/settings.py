@@ -105,6 +105,19 @@ class Settings(BaseSettings):
     # Peers whose X-Forwarded-For is believed (the gateway, on loopback, by default).
     trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
 
+    # The gateway's edge cache (lugx/gateway/edge_cache.py): anonymous GETs of responses a
+    # service marked `public, max-age=N` with an ETag are answered by the gateway itself, for
+    # min(N, edge_cache_max_ttl_seconds), least recently used first out past either bound, and
+    # dropped at once by the catalog's events. 0 entries (or a 0 s ceiling) turns it off.
+    edge_cache_max_entries: int = Field(default=10_000, ge=0)
+    edge_cache_max_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
+    edge_cache_max_ttl_seconds: float = Field(default=60.0, ge=0, le=86_400)
+    # Distributed wiring: the broker consumer the gateway's cache listens to events as. Every
+    # gateway replica needs its own name (e.g. gateway-edge-0, -1...): a consumer gets each event
+    # once, so replicas sharing a name would each miss the events the others got. The distributed
+    # gateway caches only when LUGX_BROKER_URL is set (nothing could tell it of changes otherwise).
+    edge_cache_consumer: str = Field(default="gateway-edge", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
     # Failed logins: after `login_slowdown_after` failures in the window each attempt is delayed,
     # after `login_lockout_after` they are refused with 429 until the window passes.
     login_window_seconds: int = Field(default=900, ge=1)
@@ -120,6 +133,9 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
     event_max_attempts: int = Field(default=8, ge=1, le=100)
     event_relay_max_attempts: int = Field(default=20, ge=1, le=1000)
+    # Published outbox rows are deleted after this long (they may hold secrets such as an
+    # e-mail verification token, and they add up).
+    outbox_retention_hours: float = Field(default=72, gt=0, le=24 * 365)
     event_backoff_base_seconds: float = Field(default=0.5, gt=0, le=60)
     event_backoff_max_seconds: float = Field(default=300.0, gt=0)
 

@@ -8,6 +8,7 @@ every request through the shared cache, so logout takes effect at once, not at t
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from jwt.algorithms import OKPAlgorithm
 from lugx.platform.auth.keys import SigningKey
 from lugx.platform.auth.principal import Principal
 from lugx.platform.cache import Cache
-from lugx.platform.errors import Unauthorized
+from lugx.platform.errors import ServiceUnavailable, Unauthorized
 
 ALGORITHM = "EdDSA"
 AUDIENCE = "lugx"
@@ -82,46 +83,74 @@ class StaticKeySource:
 
 
 class JwksKeySource:
-    """Distributed wiring: fetch the users service's JWKS, refetch when an unknown kid shows up
-    (a key rotation), but at most once per `min_refresh_seconds` so junk kids can't flood it."""
+    """Distributed wiring: the users service's public keys, fetched from its JWKS.
+
+    An unknown kid (a key rotation) triggers a refetch, at most once per `min_refresh_seconds`
+    after a successful fetch, so junk kids cannot flood the users service; concurrent requests
+    share one fetch. While no key set could be fetched at all, verification answers 503 (the
+    users service is unreachable), never 401: the caller's token may be perfectly good.
+    """
 
     def __init__(
-        self, url: str, *, client: httpx.AsyncClient | None = None, min_refresh_seconds: float = 30
+        self,
+        url: str,
+        *,
+        client: httpx.AsyncClient | None = None,
+        min_refresh_seconds: float = 30,
+        retry_seconds: float = 1,
     ) -> None:
         self._url = url
         self._client = client
-        self._keys: dict[str, Ed25519PublicKey] = {}
-        self._fetched_at = 0.0
+        self._keys: dict[str, Ed25519PublicKey] | None = None
+        self._next_refresh = 0.0
         self._min_refresh = min_refresh_seconds
+        self._retry = retry_seconds
+        self._lock = asyncio.Lock()
 
     async def get(self, kid: str) -> Ed25519PublicKey | None:
-        key = self._keys.get(kid)
-        if key is None and time.monotonic() - self._fetched_at >= self._min_refresh:
-            await self._refresh()
-            key = self._keys.get(kid)
-        return key
+        keys = self._keys
+        if (keys is None or kid not in keys) and time.monotonic() >= self._next_refresh:
+            async with self._lock:  # one fetch at a time; late arrivals reuse its result
+                if time.monotonic() >= self._next_refresh:
+                    await self._refresh()
+            keys = self._keys
+        if keys is None:
+            raise ServiceUnavailable("The keys that verify tokens cannot be fetched right now")
+        return keys.get(kid)
 
     async def _refresh(self) -> None:
-        self._fetched_at = time.monotonic()
         try:
             client = self._client or httpx.AsyncClient(timeout=5)
             try:
                 response = await client.get(self._url)
                 response.raise_for_status()
-                document = response.json()
+                keys = _parse_jwks(response.json())
             finally:
                 if self._client is None:
                     await client.aclose()
-        except (httpx.HTTPError, ValueError) as exc:
+        except (httpx.HTTPError, ValueError, TypeError, KeyError) as exc:
             log.warning("jwks fetch failed", url=self._url, error=str(exc))
+            self._next_refresh = time.monotonic() + self._retry
             return
-        keys: dict[str, Ed25519PublicKey] = {}
-        for jwk in document.get("keys", []):
-            if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519" and jwk.get("kid"):
-                public = OKPAlgorithm.from_jwk(jwk)
-                if isinstance(public, Ed25519PublicKey):
-                    keys[jwk["kid"]] = public
         self._keys = keys
+        self._next_refresh = time.monotonic() + self._min_refresh
+
+
+def _parse_jwks(document: object) -> dict[str, Ed25519PublicKey]:
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        raise ValueError("not a JWKS document")
+    keys: dict[str, Ed25519PublicKey] = {}
+    for jwk in document["keys"]:
+        if not isinstance(jwk, dict) or not jwk.get("kid"):
+            continue
+        if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519":
+            try:
+                public = OKPAlgorithm.from_jwk(jwk)
+            except (jwt.PyJWTError, ValueError, TypeError):
+                continue
+            if isinstance(public, Ed25519PublicKey):
+                keys[str(jwk["kid"])] = public
+    return keys
 
 
 class TokenVerifier:

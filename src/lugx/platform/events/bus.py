@@ -25,6 +25,7 @@ import contextlib
 import re
 import uuid
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import structlog
@@ -73,6 +74,7 @@ class EventBus:
             max_attempts=settings.event_relay_max_attempts,
             backoff_base=settings.event_backoff_base_seconds,
             backoff_max=settings.event_backoff_max_seconds,
+            retention=timedelta(hours=settings.outbox_retention_hours),
         )
         self._subscribed = False
         self._relay_task: asyncio.Task[None] | None = None

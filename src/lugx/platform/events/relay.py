@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,6 +51,8 @@ class OutboxRelay:
         backoff_max: float = 300.0,
         lease_seconds: float = 60.0,
         batch_size: int = 100,
+        retention: timedelta | None = None,
+        purge_interval_seconds: float = 3600.0,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -62,6 +65,10 @@ class OutboxRelay:
         self.backoff_max = backoff_max
         self.lease = timedelta(seconds=lease_seconds)
         self.batch_size = batch_size
+        # Published rows are kept `retention` long (for inspection), then deleted by the loop.
+        self.retention = retention
+        self.purge_interval = purge_interval_seconds
+        self._next_purge = 0.0
         self._wake = asyncio.Event()
         self._stopping = False
         self._pass_lock = asyncio.Lock()
@@ -84,6 +91,7 @@ class OutboxRelay:
                 delivered = 0
                 try:
                     delivered = await self.deliver_pending(self.batch_size)
+                    await self._purge_when_due()
                 except Exception:
                     # The database may be briefly unavailable; the next pass tries again.
                     log.exception("outbox relay pass failed")
@@ -123,6 +131,14 @@ class OutboxRelay:
         relays that failed together do not retry together, capped at `backoff_max`."""
         raw = self.backoff_base * 2 ** max(attempts - 1, 0)
         return timedelta(seconds=min(self.backoff_max, raw * (1 + random.random() / 4)))
+
+    async def _purge_when_due(self) -> None:
+        if self.retention is None or time.monotonic() < self._next_purge:
+            return
+        self._next_purge = time.monotonic() + self.purge_interval
+        purged = await self.purge_published(self.retention)
+        if purged:
+            log.info("outbox purged", rows=purged)
 
     async def purge_published(self, older_than: timedelta) -> int:
         """Delete rows published more than `older_than` ago; returns how many."""

@@ -14,8 +14,13 @@ async def create_admin(ctx: ServiceContext, *, username: str, email: str, passwo
     """The first admin: a new account with the admin role, under the normal password policy."""
     accounts: service.Accounts = ctx.extras["accounts"]
     body = RegisterRequest(username=username, email=email, password=password)
+    password_hash = await accounts.credentials.registration_hash(
+        password, username=username, email=str(body.email)
+    )
     async with ctx.db.session() as session:
-        user = await service.register(session, accounts, body, roles=["player", "admin"])
+        user = await service.register(
+            session, accounts, body, password_hash, roles=["player", "admin"]
+        )
     return user
 
 

@@ -7,29 +7,37 @@ from fastapi import APIRouter
 from lugx.platform.auth import TokenIssuer
 from lugx.platform.service import ServiceContext, ServiceSpec
 from lugx.services.users import routes
+from lugx.services.users.credentials import Credentials
 from lugx.services.users.models import EVENTS, Base
 from lugx.services.users.passwords import Passwords
 from lugx.services.users.seed import seed_demo
-from lugx.services.users.service import Accounts
+from lugx.services.users.service import Accounts, restore_revocations
 
 
 def configure(ctx: ServiceContext) -> None:
+    # Without the signing key (an operator's command in production) accounts can be managed but
+    # nobody can sign in through this process.
     signing_key = ctx.extras["wiring"].signing_key
-    if signing_key is None:
-        raise RuntimeError("the users service needs the token signing key in its process")
     ctx.extras["signing_key"] = signing_key
     ctx.extras["accounts"] = Accounts(
         settings=ctx.settings,
-        passwords=Passwords(ctx.settings),
+        credentials=Credentials(ctx.settings, Passwords(ctx.settings), ctx.cache),
         issuer=TokenIssuer(
             signing_key,
             issuer=ctx.settings.jwt_issuer,
             ttl_seconds=ctx.settings.access_token_ttl_seconds,
-        ),
+        )
+        if signing_key is not None
+        else None,
         tokens=ctx.tokens,
         cache=ctx.cache,
         events=ctx.events,
     )
+
+
+async def on_start(ctx: ServiceContext) -> None:
+    async with ctx.db.session(write=False) as session:
+        await restore_revocations(session, ctx.extras["accounts"])
 
 
 def routers() -> list[APIRouter]:
@@ -45,5 +53,6 @@ SPEC = ServiceSpec(
     migrations_package="lugx.services.users.migrations",
     routers=routers,
     configure=configure,
+    on_start=on_start,
     seed_demo=seed_demo,
 )

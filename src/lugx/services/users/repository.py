@@ -7,7 +7,6 @@ from datetime import datetime
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from lugx.services.users.models import (
     AccountNumber,
@@ -55,13 +54,6 @@ async def email_taken(session: AsyncSession, email_key: str) -> bool:
 
 async def preferences_of(session: AsyncSession, user_id: uuid.UUID) -> UserPreferences | None:
     return await session.get(UserPreferences, user_id)
-
-
-async def user_with_preferences(session: AsyncSession, user_id: uuid.UUID) -> User | None:
-    result = await session.execute(
-        select(User).where(User.id == user_id).options(selectinload(User.preferences))
-    )
-    return result.scalar_one_or_none()
 
 
 async def session_by_id(session: AsyncSession, session_id: uuid.UUID) -> UserSession | None:
@@ -140,3 +132,8 @@ async def verification_by_hash(session: AsyncSession, token_hash: str) -> EmailV
         select(EmailVerification).where(EmailVerification.token_hash == token_hash)
     )
     return result.scalar_one_or_none()
+
+
+async def recently_revoked_sessions(session: AsyncSession, since: datetime) -> list[uuid.UUID]:
+    result = await session.execute(select(UserSession.id).where(UserSession.revoked_at >= since))
+    return list(result.scalars())

@@ -13,9 +13,10 @@ from starlette.responses import Response
 
 from lugx.platform.auth import CurrentUser, OptionalUser, Principal, require_roles
 from lugx.platform.auth.keys import previous_public_keys, public_jwk
-from lugx.platform.db import DbSession, after_commit
+from lugx.platform.db import Database, DbSession, after_commit
 from lugx.platform.errors import BadRequest, problem
 from lugx.platform.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from lugx.services.users import repository as repo
 from lugx.services.users import service
 from lugx.services.users.models import User
 from lugx.services.users.schemas import (
@@ -52,6 +53,11 @@ AccountsDep = Annotated[Accounts, Depends(accounts_of)]
 UserRef = Annotated[
     str, Path(min_length=1, max_length=40, description="User UUID or integer account_id")
 ]
+
+
+def db_of(request: Request) -> Database:
+    database: Database = request.app.state.ctx.db
+    return database
 
 
 def client_of(request: Request) -> Client:
@@ -91,28 +97,43 @@ def forget_me(session: AsyncSession, accounts: Accounts, user_id: uuid.UUID) -> 
 @wellknown.get("/.well-known/jwks.json", summary="Public keys that verify access tokens")
 async def jwks(request: Request) -> dict[str, list[dict[str, object]]]:
     ctx = request.app.state.ctx
-    current = ctx.extras["signing_key"]
+    current = [ctx.extras["signing_key"].jwk()] if ctx.extras["signing_key"] else []
     earlier = previous_public_keys(ctx.settings)
-    return {"keys": [current.jwk(), *(public_jwk(key, kid) for kid, key in earlier.items())]}
+    return {"keys": [*current, *(public_jwk(key, kid) for kid, key in earlier.items())]}
+
+
+# Registration, sign-in and password changes hash or check a password first, and only then
+# open their unit of work: argon2 (and a throttled sign-in's delay) must not hold up writers.
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserRead)
-async def register(body: RegisterRequest, session: DbSession, accounts: AccountsDep) -> UserRead:
-    return user_read(await service.register(session, accounts, body))
+async def register(body: RegisterRequest, request: Request, accounts: AccountsDep) -> UserRead:
+    password_hash = await accounts.credentials.registration_hash(
+        body.password, username=body.username, email=str(body.email)
+    )
+    async with db_of(request).session() as session:
+        user = await service.register(session, accounts, body, password_hash)
+        return user_read(user)
 
 
 @router.post("/login", response_model=TokenPair)
-async def login(
-    body: LoginRequest, request: Request, session: DbSession, accounts: AccountsDep
-) -> TokenPair:
-    return await service.login(
-        session,
-        accounts,
-        body.login,
-        body.password,
-        device_name=body.device_name,
-        client=client_of(request),
-    )
+async def login(body: LoginRequest, request: Request, accounts: AccountsDep) -> TokenPair:
+    client = client_of(request)
+    async with db_of(request).session(write=False) as session:
+        found = await repo.user_by_login(session, body.login)
+    user = await accounts.credentials.sign_in(found, body.login, body.password, client.ip)
+    rehashed = None
+    if accounts.credentials.needs_rehash(user.password_hash):
+        rehashed = await accounts.credentials.rehash(body.password)
+    async with db_of(request).session() as session:
+        return await service.start_session(
+            session,
+            accounts,
+            user.id,
+            device_name=body.device_name,
+            client=client,
+            new_password_hash=rehashed,
+        )
 
 
 @router.post("/token/refresh", response_model=TokenPair)
@@ -207,16 +228,16 @@ async def update_preferences(
 
 @router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 async def change_password(
-    body: PasswordChange,
-    request: Request,
-    principal: CurrentUser,
-    session: DbSession,
-    accounts: AccountsDep,
+    body: PasswordChange, request: Request, principal: CurrentUser, accounts: AccountsDep
 ) -> None:
-    await service.change_password(
-        session, accounts, principal, body.current_password, body.new_password
+    async with db_of(request).session(write=False) as session:
+        user = await service.get_user(session, principal.user_id)
+    password_hash = await accounts.credentials.new_password_hash(
+        user, body.current_password, body.new_password, client_of(request).ip
     )
-    forget_me(session, accounts, principal.user_id)
+    async with db_of(request).session() as session:
+        await service.store_password(session, accounts, principal, password_hash)
+        forget_me(session, accounts, principal.user_id)
 
 
 @router.get("/me/sessions", response_model=Page[SessionRead])

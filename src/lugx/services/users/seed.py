@@ -19,9 +19,13 @@ DEMO_ACCOUNTS = (
 
 async def seed_demo(ctx: ServiceContext) -> None:
     accounts: service.Accounts = ctx.extras["accounts"]
-    async with ctx.db.session() as session:
-        for username, email, password, roles in DEMO_ACCOUNTS:
+    for username, email, password, roles in DEMO_ACCOUNTS:
+        async with ctx.db.session(write=False) as session:
             if await repo.username_taken(session, username):
                 continue
-            body = RegisterRequest(username=username, email=email, password=password)
-            await service.register(session, accounts, body, roles=roles)
+        body = RegisterRequest(username=username, email=email, password=password)
+        password_hash = await accounts.credentials.registration_hash(
+            password, username=username, email=email
+        )
+        async with ctx.db.session() as session:
+            await service.register(session, accounts, body, password_hash, roles=roles)

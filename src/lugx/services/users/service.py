@@ -3,7 +3,6 @@ they never commit (the request scope does)."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
 import uuid
@@ -20,15 +19,15 @@ from lugx.platform.cache import Cache
 from lugx.platform.db import utcnow
 from lugx.platform.errors import (
     Conflict,
-    Forbidden,
     NotFound,
-    TooManyRequests,
+    ServiceUnavailable,
     Unauthorized,
     ValidationFailed,
 )
 from lugx.platform.events import EventBus
 from lugx.platform.settings import Settings
 from lugx.services.users import repository as repo
+from lugx.services.users.credentials import Credentials
 from lugx.services.users.models import (
     EmailVerification,
     RefreshToken,
@@ -36,7 +35,6 @@ from lugx.services.users.models import (
     UserPreferences,
     UserSession,
 )
-from lugx.services.users.passwords import Passwords, policy_problems
 from lugx.services.users.schemas import (
     PreferencesUpdate,
     ProfileUpdate,
@@ -57,11 +55,22 @@ class Accounts:
     """What the rules need beyond the session: built once per service (see app.py)."""
 
     settings: Settings
-    passwords: Passwords
-    issuer: TokenIssuer
+    credentials: Credentials
+    issuer: TokenIssuer | None  # None in a process that holds no signing key (operator tools)
     tokens: TokenVerifier
     cache: Cache
     events: EventBus
+
+    def signer(self) -> TokenIssuer:
+        if self.issuer is None:
+            raise ServiceUnavailable("This process cannot sign tokens")
+        return self.issuer
+
+    async def revoke(self, session_id: uuid.UUID) -> None:
+        """Refuse the session's access tokens from now until they would have expired."""
+        await self.tokens.revoke_session(
+            session_id, ttl_seconds=self.settings.access_token_ttl_seconds
+        )
 
 
 @dataclass(frozen=True)
@@ -89,18 +98,15 @@ async def register(
     session: AsyncSession,
     accounts: Accounts,
     body: RegisterRequest,
+    password_hash: str,
     *,
     roles: list[str] | None = None,
 ) -> User:
+    """Create the account. The password was checked and hashed before the unit of work began
+    (`Credentials.registration_hash`): argon2 must not run while writers wait."""
     username_key = body.username.lower()
     email = str(body.email)
     email_key = email.lower()
-    problems = policy_problems(body.password, username=body.username, email=email)
-    if problems:
-        raise ValidationFailed(
-            "The password " + "; ".join(problems),
-            errors=[{"field": "password", "message": p} for p in problems],
-        )
     if username_key in RESERVED_USERNAMES:
         raise Conflict("That username is reserved", code="username-taken")
     if await repo.username_taken(session, username_key):
@@ -114,7 +120,7 @@ async def register(
         username_key=username_key,
         email=email,
         email_key=email_key,
-        password_hash=await accounts.passwords.hash(body.password),
+        password_hash=password_hash,
         display_name=body.username,
         roles=roles or ["player"],
     )
@@ -123,7 +129,9 @@ async def register(
     try:
         await session.flush()
     except IntegrityError as exc:  # lost a race with an identical registration
-        raise Conflict("That username or e-mail address is taken", code="username-taken") from exc
+        raise Conflict(
+            "That username or e-mail address is taken", code="registration-conflict"
+        ) from exc
     await accounts.events.publish(
         session,
         "UserRegistered",
@@ -181,65 +189,27 @@ async def verify_email(session: AsyncSession, accounts: Accounts, token: str) ->
 # --- signing in -------------------------------------------------------------------------------
 
 
-def _throttle_keys(login: str, ip: str) -> tuple[str, str]:
-    return f"login-fail:acct:{login.strip().lower()}", f"login-fail:ip:{ip}"
-
-
-async def _check_throttle(accounts: Accounts, login: str, ip: str) -> int:
-    """Refuse while locked out; otherwise return how many recent failures there were."""
-    settings = accounts.settings
-    account_key, ip_key = _throttle_keys(login, ip)
-    account_fails, account_left = await accounts.cache.counter(account_key)
-    ip_fails, ip_left = await accounts.cache.counter(ip_key)
-    # An address may try several accounts; it gets a wider allowance than one account.
-    if account_fails >= settings.login_lockout_after:
-        raise TooManyRequests(
-            "Too many failed sign-ins for this account; try again later",
-            retry_after=int(account_left) + 1,
-        )
-    if ip_fails >= settings.login_lockout_after * 5:
-        raise TooManyRequests(
-            "Too many failed sign-ins from this address; try again later",
-            retry_after=int(ip_left) + 1,
-        )
-    return max(account_fails, ip_fails // 5)
-
-
-async def _record_failure(accounts: Accounts, login: str, ip: str) -> None:
-    window = accounts.settings.login_window_seconds
-    for key in _throttle_keys(login, ip):
-        await accounts.cache.incr(key, window)
-
-
-async def login(
+async def start_session(
     session: AsyncSession,
     accounts: Accounts,
-    login_name: str,
-    password: str,
+    user_id: uuid.UUID,
     *,
     device_name: str,
     client: Client,
+    new_password_hash: str | None = None,
 ) -> TokenPair:
-    settings = accounts.settings
-    failures = await _check_throttle(accounts, login_name, client.ip)
-    if failures >= settings.login_slowdown_after:
-        steps = failures - settings.login_slowdown_after + 1
-        await asyncio.sleep(min(settings.login_slowdown_seconds * steps, 5.0))
-    user = await repo.user_by_login(session, login_name)
-    ok = await accounts.passwords.verify(user.password_hash if user else None, password)
-    if user is None or not ok or not user.is_active:
-        await _record_failure(accounts, login_name, client.ip)
-        log.info("sign-in refused", ip=client.ip, known_account=user is not None)
+    """A signed-in device for a user whose password was just checked (`Credentials.sign_in`)."""
+    user = await repo.user_by_id(session, user_id)
+    if user is None or not user.is_active:
         raise Unauthorized("Wrong username, e-mail or password", code="invalid-credentials")
-    await accounts.cache.delete(_throttle_keys(login_name, client.ip)[0])
-    if accounts.passwords.needs_rehash(user.password_hash):
-        user.password_hash = await accounts.passwords.hash(password)
+    if new_password_hash is not None:  # the stored hash used weaker parameters
+        user.password_hash = new_password_hash
     user_session = UserSession(
         user_id=user.id,
         device_name=device_name or _device_from(client.user_agent),
         user_agent=client.user_agent[:512],
         ip_address=client.ip[:64],
-        expires_at=utcnow() + timedelta(days=settings.refresh_token_ttl_days),
+        expires_at=utcnow() + timedelta(days=accounts.settings.refresh_token_ttl_days),
     )
     session.add(user_session)
     await session.flush()
@@ -271,7 +241,8 @@ async def _issue_pair(
         )
     )
     await session.flush()
-    access = accounts.issuer.issue(
+    issuer = accounts.signer()
+    access = issuer.issue(
         user_id=user.id,
         account_id=user.account_id,
         roles=user.roles,
@@ -280,7 +251,7 @@ async def _issue_pair(
     return TokenPair(
         access_token=access,
         refresh_token=refresh,
-        expires_in=accounts.issuer.ttl_seconds,
+        expires_in=issuer.ttl_seconds,
         session_id=user_session.id,
     )
 
@@ -311,13 +282,23 @@ async def refresh(
     return await _issue_pair(session, accounts, user, user_session)
 
 
+async def restore_revocations(session: AsyncSession, accounts: Accounts) -> int:
+    """After a restart of an in-memory wiring: refuse again the access tokens of sessions that
+    were signed out while those tokens may still be unexpired."""
+    since = utcnow() - timedelta(seconds=accounts.settings.access_token_ttl_seconds)
+    revoked = await repo.recently_revoked_sessions(session, since)
+    for session_id in revoked:
+        await accounts.revoke(session_id)
+    return len(revoked)
+
+
 async def _revoke(
     session: AsyncSession, accounts: Accounts, user_session: UserSession, *, reason: str
 ) -> None:
     user_session.revoked_at = utcnow()
     user_session.revoked_reason = reason
     await session.flush()
-    await accounts.tokens.revoke_session(user_session.id, ttl_seconds=accounts.issuer.ttl_seconds)
+    await accounts.revoke(user_session.id)
 
 
 async def logout(session: AsyncSession, accounts: Accounts, principal: Principal) -> None:
@@ -405,31 +386,19 @@ async def update_preferences(
     return preferences
 
 
-async def change_password(
-    session: AsyncSession,
-    accounts: Accounts,
-    principal: Principal,
-    current_password: str,
-    new_password: str,
+async def store_password(
+    session: AsyncSession, accounts: Accounts, principal: Principal, password_hash: str
 ) -> None:
+    """Keep the new password (checked and hashed by `Credentials.new_password_hash`) and sign
+    out every other device."""
     user = await get_user(session, principal.user_id)
-    if not await accounts.passwords.verify(user.password_hash, current_password):
-        raise Forbidden("The current password is wrong", code="invalid-credentials")
-    problems = policy_problems(new_password, username=user.username, email=user.email)
-    if current_password == new_password:
-        problems.append("must differ from the current password")
-    if problems:
-        raise ValidationFailed(
-            "The new password " + "; ".join(problems),
-            errors=[{"field": "new_password", "message": p} for p in problems],
-        )
-    user.password_hash = await accounts.passwords.hash(new_password)
+    user.password_hash = password_hash
     user.password_changed_at = utcnow()
     revoked = await repo.revoke_sessions(
         session, user.id, at=utcnow(), reason="password-changed", keep=principal.session_id
     )
     for session_id in revoked:
-        await accounts.tokens.revoke_session(session_id, ttl_seconds=accounts.issuer.ttl_seconds)
+        await accounts.revoke(session_id)
     await accounts.events.publish(
         session, "UserPasswordChanged", key=str(user.id), payload={"user_id": str(user.id)}
     )
@@ -462,7 +431,7 @@ async def public_profile(
 
 async def _find_by_ref(session: AsyncSession, ref: str) -> User:
     user: User | None = None
-    if ref.isdigit() and len(ref) <= 18:
+    if ref.isascii() and ref.isdecimal() and len(ref) <= 18:
         user = await repo.user_by_account_id(session, int(ref))
     else:
         try:
@@ -476,7 +445,14 @@ async def _find_by_ref(session: AsyncSession, ref: str) -> User:
 
 async def set_roles(session: AsyncSession, accounts: Accounts, ref: str, roles: list[str]) -> User:
     user = await _find_by_ref(session, ref)
-    user.roles = sorted(set(roles) | {"player"})
+    new_roles = sorted(set(roles) | {"player"})
+    if set(user.roles) - set(new_roles):
+        # A role taken away must not live on in tokens already issued: sign the user out.
+        for session_id in await repo.revoke_sessions(
+            session, user.id, at=utcnow(), reason="roles-changed"
+        ):
+            await accounts.revoke(session_id)
+    user.roles = new_roles
     await session.flush()
     await accounts.events.publish(
         session,
