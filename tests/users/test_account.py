@@ -208,3 +208,11 @@ async def test_email_verification(client: httpx.AsyncClient, platform: Platform)
     assert me["email_verified"] is True
     resend = await client.post("/api/v1/users/me/email/verification", headers=account.headers)
     assert resend.status_code == 409
+
+
+async def test_a_cursor_with_foreign_characters_is_400(client: httpx.AsyncClient) -> None:
+    account = await signed_up(client)
+    response = await client.get(
+        "/api/v1/users/me/sessions", params={"cursor": "abc.dé"}, headers=account.headers
+    )
+    assert response.status_code == 400

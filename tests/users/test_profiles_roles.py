@@ -74,3 +74,33 @@ async def test_only_admins_set_roles(client: httpx.AsyncClient, platform: Platfo
     assert bad.status_code == 422
     me = (await client.get("/api/v1/users/me", headers=player.headers)).json()
     assert me["roles"] == ["player", "publisher"]
+
+
+async def test_taking_a_role_away_signs_the_user_out(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    player = await signed_up(client)
+    ctx = platform.runtimes["users"].ctx
+    from lugx.services.users.admin import grant_role as grant
+
+    await grant(ctx, player.user["username"], "publisher")
+    promoted = await login(client, player.user["username"])
+    headers = {"Authorization": f"Bearer {promoted['access_token']}"}
+    await create_admin(ctx, username="wallace", email="wallace@example.com", password=PASSWORD)
+    admin = await login(client, "wallace")
+    admin_headers = {"Authorization": f"Bearer {admin['access_token']}"}
+    demoted = await client.put(
+        f"/api/v1/users/{player.id}/roles", json={"roles": ["player"]}, headers=admin_headers
+    )
+    assert demoted.status_code == 200
+    assert (await client.get("/api/v1/users/me", headers=headers)).status_code == 401
+    refresh = await client.post(
+        "/api/v1/users/token/refresh", json={"refresh_token": promoted["refresh_token"]}
+    )
+    assert refresh.status_code == 401
+
+
+@pytest.mark.parametrize("ref", ["²", "١٢٣", "1" * 40])
+async def test_odd_references_are_404_not_500(client: httpx.AsyncClient, ref: str) -> None:
+    response = await client.get(f"/api/v1/users/{ref}")
+    assert response.status_code in (404, 422)

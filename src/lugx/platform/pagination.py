@@ -45,7 +45,8 @@ def decode_cursor(secret: bytes, cursor: str) -> dict[str, Any]:
     if (
         not body
         or not signature
-        or not hmac.compare_digest(signature, _sign(secret, body.encode()))
+        or not cursor.isascii()
+        or not hmac.compare_digest(signature.encode(), _sign(secret, body.encode()).encode())
     ):
         raise BadRequest("The cursor is not valid; start again without it", code="invalid-cursor")
     try:
