@@ -18,10 +18,11 @@ from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lugx.gateway.asgi import CLIENT, RESPONSE_HEADERS, ROUTE, Header, send_problem
-from lugx.platform.net import header
+from lugx.platform.net import header, peer
 from lugx.platform.observability import (
     HTTP_LATENCY,
     HTTP_REQUESTS,
+    KNOWN_METHODS,
     accept_request_id,
     request_id_var,
 )
@@ -29,7 +30,6 @@ from lugx.platform.observability import (
 SERVICE = "gateway"
 _REQUEST_ID = b"x-request-id"
 # Methods are client-controlled: anything unusual shares one label, so metrics stay bounded.
-_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 log = structlog.get_logger(__name__)
 
@@ -106,7 +106,7 @@ class RequestContext:
             request_id_var.reset(token)
 
     def _record(self, scope: Scope, status: int, elapsed: float) -> None:
-        method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+        method = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"
         route = scope.get(ROUTE, "unmatched")
         counter = self._counters.get((method, route, status))
         if counter is None:
@@ -127,10 +127,5 @@ class RequestContext:
             status=status,
             duration_ms=round(elapsed * 1000, 3),
             route=route,
-            client=scope.get(CLIENT) or _peer(scope),
+            client=scope.get(CLIENT) or peer(scope),
         )
-
-
-def _peer(scope: Scope) -> Any:
-    client = scope.get("client")
-    return client[0] if client else None

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lugx.gateway.asgi import CLIENT, PRINCIPAL, RESPONSE_HEADERS, Header, send_problem
 from lugx.platform.auth import Principal, TokenVerifier
+from lugx.platform.auth.dependencies import parse_bearer
 from lugx.platform.errors import Unauthorized
 from lugx.platform.net import ClientAddress, header
 from lugx.platform.ratelimit import RateLimiter, Verdict
@@ -160,11 +161,7 @@ class AccessGuard:
         await self.app(scope, receive, send)
 
     async def _verify(self, authorization: bytes) -> Principal:
-        scheme, _, token = authorization.decode("latin-1").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthorized("Use 'Authorization: Bearer <access token>'")
-        return await self._tokens.verify(token)
+        return await self._tokens.verify(parse_bearer(authorization.decode("latin-1")))
 
     async def _hit(self, key: str) -> Verdict | None:
         try:

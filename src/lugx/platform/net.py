@@ -28,29 +28,29 @@ class ClientAddress:
         self._trusted: dict[str, bool] = {}
 
     def __call__(self, scope: Scope) -> str:
-        peer = _peer(scope)
-        if not self._networks or not self.is_trusted(peer):
-            return peer
+        address = peer(scope)
+        if not self._networks or not self.is_trusted(address):
+            return address
         forwarded = _forwarded_for(scope)
         if not forwarded:
-            return peer
+            return address
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
         for hop in reversed(hops):
             if not self.is_trusted(hop):
                 return hop
-        return hops[0] if hops else peer
+        return hops[0] if hops else address
 
     def forwarded_for(self, scope: Scope) -> str:
         """The X-Forwarded-For to send upstream: the trusted chain so far plus the peer."""
-        peer = _peer(scope)
-        if self._networks and self.is_trusted(peer):
+        address = peer(scope)
+        if self._networks and self.is_trusted(address):
             forwarded = _forwarded_for(scope)
             if forwarded:
-                return f"{forwarded}, {peer}"
-        return peer
+                return f"{forwarded}, {address}"
+        return address
 
     def forwarded_proto(self, scope: Scope) -> str:
-        if self._networks and self.is_trusted(_peer(scope)):
+        if self._networks and self.is_trusted(peer(scope)):
             proto = header(scope, b"x-forwarded-proto")
             if proto in (b"http", b"https"):
                 return proto.decode()
@@ -77,6 +77,7 @@ def _forwarded_for(scope: Scope) -> str:
     )
 
 
-def _peer(scope: Scope) -> str:
+def peer(scope: Scope) -> str:
+    """The address of the other end of the connection."""
     client = scope.get("client")
     return str(client[0]) if client else "unknown"

@@ -28,7 +28,7 @@ from lugx.platform.net import header
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 
-_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -113,7 +113,7 @@ class RequestContextMiddleware:
         finally:
             route = scope.get("route")
             label = getattr(route, "path", None) or "unmatched"
-            method = scope["method"] if scope["method"] in _KNOWN_METHODS else "OTHER"
+            method = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"
             HTTP_REQUESTS.labels(self.service, method, label, str(status)).inc()
             HTTP_LATENCY.labels(self.service, method, label).observe(time.perf_counter() - started)
             request_id_var.reset(token)

@@ -131,6 +131,8 @@ async def test_stop_without_start_and_double_start_are_harmless(
     await asyncio.wait_for(bus.stop(), timeout=2)
     await bus.stop()
     await transport.stop()
+    relays = [t for t in asyncio.all_tasks() if t.get_name().startswith("lugx-outbox-relay")]
+    assert relays == []
 
 
 async def test_in_process_transport_contract() -> None:

@@ -11,14 +11,17 @@ from lugx.platform.auth.principal import Principal
 from lugx.platform.errors import Forbidden, Unauthorized
 
 
-def bearer_token(request: Request) -> str | None:
-    value = request.headers.get("authorization")
-    if not value:
-        return None
+def parse_bearer(value: str) -> str:
+    """The token of an `Authorization: Bearer <token>` header value."""
     scheme, _, token = value.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Use 'Authorization: Bearer <access token>'")
     return token.strip()
+
+
+def bearer_token(request: Request) -> str | None:
+    value = request.headers.get("authorization")
+    return parse_bearer(value) if value else None
 
 
 # Set by the gateway on the ASGI scope once it has verified the request's token. Only code in the
