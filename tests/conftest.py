@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -82,7 +83,6 @@ def test_settings(data_dir: Path, template: str, **overrides: Any) -> Settings:
         "login_slowdown_seconds": 0.01,
         "outbox_poll_seconds": 0.05,
         "rate_limit_per_minute": 100_000,
-        "rate_limit_burst": 100_000,
         "db_pool_size": 5,
     }
     values.update(overrides)
@@ -160,3 +160,10 @@ async def client(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
 
 def database_of(platform: Platform, service: str) -> Database:
     return platform.runtimes[service].ctx.db
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -4,7 +4,6 @@ on a loopback port."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -16,14 +15,8 @@ from starlette.types import ASGIApp
 from lugx.gateway import create_gateway
 from lugx.platform.bootstrap import Wiring, build_wiring
 from lugx.platform.settings import Settings
+from tests.conftest import free_port
 from tests.gateway.conftest import CLIENT_IP, Calls, client_for, echo_app, problem_of
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Upstream:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import httpx
@@ -16,13 +15,8 @@ from lugx.platform.errors import NotFound, ServiceUnavailable
 from lugx.platform.observability import request_id_var
 from lugx.platform.settings import Settings
 from lugx.services.users.client import UsersClient
+from tests.conftest import free_port
 from tests.users.factories import signed_up
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

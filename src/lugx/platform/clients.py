@@ -65,7 +65,12 @@ class ServiceClient:
     def _error(self, response: httpx.Response) -> LugxError:
         detail = None
         if response.headers.get("content-type", "").startswith("application/problem+json"):
-            detail = response.json().get("detail")
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if isinstance(body, dict) and isinstance(body.get("detail"), str):
+                detail = body["detail"]
         if response.status_code >= 500:
             return ServiceUnavailable(f"The {self.service} service failed")
         error = _ERRORS.get(response.status_code, LugxError)(detail)

@@ -99,7 +99,6 @@ class Settings(BaseSettings):
 
     # Edge protection.
     rate_limit_per_minute: int = Field(default=1200, ge=1)
-    rate_limit_burst: int = Field(default=200, ge=1)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     cors_origins: list[str] = Field(default_factory=list)
     # Peers whose X-Forwarded-For is believed (the gateway, on loopback, by default).

@@ -17,13 +17,21 @@ from lugx.platform.db.migrations import version_table
 from lugx.platform.settings import get_settings
 
 
-def _configure_and_run(connection: Connection, metadata: MetaData, service: str) -> None:
+def _configure_and_run(
+    metadata: MetaData,
+    service: str,
+    *,
+    connection: Connection | None = None,
+    url: str | None = None,
+) -> None:
     context.configure(
         connection=connection,
+        url=url,
         target_metadata=metadata,
         version_table=version_table(service),
         render_as_batch=True,
         compare_type=True,
+        literal_binds=url is not None,  # offline: SQL with the values written in
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -33,7 +41,9 @@ async def _run_standalone(metadata: MetaData, service: str) -> None:
     db = Database(get_settings().database_url(service))
     try:
         async with db.writer.begin() as connection:
-            await connection.run_sync(_configure_and_run, metadata, service)
+            await connection.run_sync(
+                lambda sync: _configure_and_run(metadata, service, connection=sync)
+            )
     finally:
         await db.dispose()
 
@@ -41,16 +51,8 @@ async def _run_standalone(metadata: MetaData, service: str) -> None:
 def run_migrations(metadata: MetaData, service: str) -> None:
     connection = context.config.attributes.get("connection")
     if context.is_offline_mode():
-        context.configure(
-            url=get_settings().database_url(service),
-            target_metadata=metadata,
-            version_table=version_table(service),
-            render_as_batch=True,
-            literal_binds=True,
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        _configure_and_run(metadata, service, url=get_settings().database_url(service))
     elif connection is not None:
-        _configure_and_run(connection, metadata, service)
+        _configure_and_run(metadata, service, connection=connection)
     else:
         asyncio.run(_run_standalone(metadata, service))

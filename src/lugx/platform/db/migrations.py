@@ -3,6 +3,7 @@ version table, so services can share one PostgreSQL database if an operator want
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -25,23 +26,23 @@ def version_table(service: str) -> str:
     return f"alembic_version_{service}"
 
 
-async def upgrade(db: Database, service: str, migrations_package: str, rev: str = "head") -> None:
+async def _run(
+    db: Database, service: str, migrations_package: str, step: Callable[[Config], None]
+) -> None:
+    """Hand Alembic an open connection of the service's own engine, in one transaction."""
     config = alembic_config(service, migrations_package)
 
     def run(connection: Connection, *_: Any) -> None:
         config.attributes["connection"] = connection
-        command.upgrade(config, rev)
+        step(config)
 
     async with db.writer.begin() as connection:
         await connection.run_sync(run)
+
+
+async def upgrade(db: Database, service: str, migrations_package: str, rev: str = "head") -> None:
+    await _run(db, service, migrations_package, lambda config: command.upgrade(config, rev))
 
 
 async def downgrade(db: Database, service: str, migrations_package: str, rev: str) -> None:
-    config = alembic_config(service, migrations_package)
-
-    def run(connection: Connection, *_: Any) -> None:
-        config.attributes["connection"] = connection
-        command.downgrade(config, rev)
-
-    async with db.writer.begin() as connection:
-        await connection.run_sync(run)
+    await _run(db, service, migrations_package, lambda config: command.downgrade(config, rev))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 
 from lugx.platform.clients import ServiceClient
 from lugx.services.users.schemas import PublicProfile, UserRead
@@ -14,7 +15,9 @@ class UsersClient(ServiceClient):
     async def profile(
         self, ref: uuid.UUID | int | str, *, token: str | None = None
     ) -> PublicProfile:
-        response = await self.request("GET", f"/api/v1/users/{ref}", token=token)
+        response = await self.request(
+            "GET", f"/api/v1/users/{quote(str(ref), safe='')}", token=token
+        )
         return PublicProfile.model_validate_json(response.content)
 
     async def me(self, *, token: str) -> UserRead:

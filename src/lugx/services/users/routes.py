@@ -22,7 +22,6 @@ from lugx.services.users.models import User
 from lugx.services.users.schemas import (
     EmailVerificationConfirm,
     LoginRequest,
-    LogoutRequest,
     PasswordChange,
     Preferences,
     PreferencesUpdate,
@@ -160,7 +159,6 @@ async def logout(
     principal: CurrentUser,
     session: DbSession,
     accounts: AccountsDep,
-    _body: LogoutRequest | None = None,
 ) -> None:
     await service.logout(session, accounts, principal)
 

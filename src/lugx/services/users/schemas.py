@@ -51,10 +51,6 @@ class RefreshRequest(Strict):
     refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
-class LogoutRequest(Strict):
-    refresh_token: Annotated[str, StringConstraints(max_length=256)] | None = None
-
-
 class TokenPair(BaseModel):
     access_token: str
     refresh_token: str
