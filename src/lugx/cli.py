@@ -3,7 +3,7 @@
     lugx up                        every service behind the gateway on one port (embedded wiring)
     lugx serve NAME                one service in its own process (`gateway` for the gateway)
     lugx migrate [SERVICE...]      bring databases to the latest schema
-    lugx seed                      load the demo data (never in production)
+    lugx seed [--games N]          load the demo data, or N generated games (never in production)
     lugx users create-admin        the first administrator
     lugx users grant-role          give a user a role
     lugx keys generate             a new Ed25519 token signing key (PEM)
@@ -31,6 +31,7 @@ from lugx.platform.settings import SERVICE_PORTS, Settings
 
 if TYPE_CHECKING:  # imported lazily: `lugx keys generate` should not load the whole platform
     from lugx.platform.service import ServiceRuntime
+    from lugx.services.catalog.seed import CatalogData, LoadReport
 
 T = TypeVar("T")
 
@@ -236,12 +237,40 @@ def migrate(services: tuple[str, ...]) -> None:
 
 
 @main.command()
-def seed() -> None:
-    """Load the demo data into every service (migrating first). Refused in production."""
+@click.option(
+    "--games",
+    type=click.IntRange(1, 2_000_000),
+    default=None,
+    help="Give the catalog a generated load catalog of this many games (with their DLC, "
+    "soundtracks and bundles) instead of its small demo one.",
+)
+@click.option(
+    "--seed",
+    "catalog_seed",
+    type=int,
+    default=42,
+    show_default=True,
+    help="Seed of the generated catalog: the same seed gives the same catalog.",
+)
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="With --games: empty the catalog first, publishers and tags too (else it must be).",
+)
+def seed(games: int | None, catalog_seed: int, replace: bool) -> None:
+    """Load the demo data into every service (migrating first). Refused in production.
+
+    With --games N the catalog is loaded with a generated, believable catalog of N games
+    (deterministic for a --seed), for trying the store at scale and for benchmarks."""
     settings = load_settings()
     if settings.is_production:
         _fail("demo data is never loaded in production", EXIT_CONFIG)
+    if replace and games is None:
+        _fail("--replace goes with --games", EXIT_CONFIG)
     settings = settings.model_copy(update={"demo_data": True})
+    if games is not None:
+        _run(_seed_with_load_catalog(settings, games, catalog_seed, replace=replace))
+        return
 
     async def work() -> None:
         from lugx.platform.bootstrap import Platform
@@ -253,6 +282,76 @@ def seed() -> None:
         click.echo(f"demo data loaded into: {', '.join(platform.runtimes)}")
 
     _run(work())
+
+
+async def _seed_with_load_catalog(
+    settings: Settings, games: int, catalog_seed: int, *, replace: bool
+) -> None:
+    """Every service migrated and given its demo data, except the catalog: it gets the
+    generated one."""
+    from lugx.services import SERVICE_MODULES
+
+    if "catalog" not in SERVICE_MODULES:
+        _fail("this build has no catalog service to load games into")
+    async with service_context(settings, list(SERVICE_MODULES)) as runtimes:
+        for name, runtime in runtimes.items():
+            if name != "catalog":
+                await runtime.seed_demo()
+        others = [name for name in runtimes if name != "catalog"]
+        if others:
+            click.echo(f"demo data loaded into: {', '.join(others)}")
+        await _load_catalog(runtimes["catalog"], games, catalog_seed, replace=replace)
+
+
+async def _load_catalog(
+    runtime: ServiceRuntime, games: int, catalog_seed: int, *, replace: bool
+) -> None:
+    import time
+
+    from lugx.services.catalog import seed as catalog
+
+    ctx = runtime.ctx
+    if replace:
+        items, started = await catalog.count_games(ctx), time.perf_counter()
+        await catalog.clear(ctx)
+        click.echo(f"catalog: emptied ({items:,} items, {time.perf_counter() - started:.1f} s)")
+    else:
+        async with ctx.db.session(write=False) as session:
+            if not await catalog.catalog_is_empty(session):
+                _fail("the catalog already has games; pass --replace to empty it first")
+    started = time.perf_counter()
+    click.echo(f"catalog: generating {games:,} games (seed {catalog_seed})", err=True)
+    data = catalog.generate(games, catalog_seed)
+    generated = time.perf_counter() - started
+    with click.progressbar(
+        length=data.total_rows, label="catalog: loading", file=sys.stderr, show_pos=True
+    ) as bar:
+        report = await catalog.load(ctx, data, progress=lambda _table, rows: bar.update(rows))
+    total = time.perf_counter() - started
+    click.echo(_load_summary(data, report, generated, total))
+
+
+def _load_summary(data: CatalogData, report: LoadReport, generated: float, total: float) -> str:
+    kinds = {"game": 0, "dlc": 0, "soundtrack": 0, "bundle": 0}
+    for game in data.games:
+        kinds[game.type] += 1
+    plural = {"game": "games", "dlc": "DLC", "soundtrack": "soundtracks", "bundle": "bundles"}
+    items = ", ".join(
+        f"{count:,} {plural[kind] if count != 1 else kind.replace('dlc', 'DLC')}"
+        for kind, count in kinds.items()
+    )
+    rows, seconds = report.total_rows, report.insert_seconds
+    index = report.index_seconds
+    lines = [
+        f"catalog: {items} ({data.counts()['publishers']:,} publishers; seed {data.seed})",
+        f"  generate {generated:6.1f} s",
+        f"  insert   {seconds:6.1f} s  {rows:,} rows, {rows / max(seconds, 1e-9):,.0f} rows/s",
+        f"  index    {index:6.1f} s  search index rebuilt"
+        if index is not None
+        else "  index         -    no search index to rebuild in this build",
+        f"  total    {total:6.1f} s",
+    ]
+    return "\n".join(lines)
 
 
 # -- users -----------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 N keep-alive connections, each with one request in flight: the request bytes are encoded once,
 each response is framed by a tiny incremental parser (Content-Length, chunked, or read until the
-server closes), and the next request goes out as soon as a response is whole. asyncio protocols
+server closes), and the next request goes out as soon as a response is whole. With a list of
+paths (distinct search queries, a spread of game ids) the requests take them in turn, across
+all connections, each encoded once up front. asyncio protocols
 (on uvloop when installed) keep the per-response cost to a few microseconds, well below a Python
 server's, so the server is what gets measured.
 
@@ -18,7 +20,7 @@ import sys
 import time
 from array import array
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
@@ -39,14 +41,20 @@ class Target:
     path: str = "/"
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
+    # When given, the requests go to these paths in turn (`path` is then unused).
+    paths: Sequence[str] = ()
 
-    def encode(self) -> bytes:
+    def encode(self, path: str | None = None) -> bytes:
         """The request, byte for byte, as it is sent every time."""
-        lines = [f"{self.method} {self.path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
+        lines = [f"{self.method} {path or self.path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
         lines += [f"{name}: {value}" for name, value in self.headers.items()]
         if self.body or self.method in ("POST", "PUT", "PATCH"):
             lines.append(f"Content-Length: {len(self.body)}")
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + self.body
+
+    def encode_all(self) -> list[bytes]:
+        """Every request the load sends, in the order it sends them (then again)."""
+        return [self.encode(path) for path in self.paths] if self.paths else [self.encode()]
 
 
 class ResponseParser:
@@ -228,7 +236,7 @@ class _Connection(asyncio.Protocol):
         assert self._transport is not None
         self._in_flight = True
         self._sent_at = time.perf_counter()
-        self._transport.write(self._run.request)
+        self._transport.write(self._run.next_request())
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -271,7 +279,8 @@ class _Connection(asyncio.Protocol):
 class _LoadRun:
     def __init__(self, target: Target, *, connections: int, seconds: float, warmup: float) -> None:
         self.target = target
-        self.request = target.encode()
+        self.requests = target.encode_all()
+        self._turn = 0
         self.connections = connections
         self.seconds = seconds
         self.warmup = warmup
@@ -283,6 +292,12 @@ class _LoadRun:
         self.open: set[_Connection] = set()
         self.finished = False
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def next_request(self) -> bytes:
+        requests = self.requests
+        turn = self._turn
+        self._turn = turn + 1 if turn + 1 < len(requests) else 0
+        return requests[turn]
 
     def record(self, status: int, now: float, latency: float) -> None:
         if self.measure_from <= now < self.stop_at:
@@ -365,6 +380,7 @@ def job_to_json(target: Target, *, connections: int, seconds: float, warmup: flo
             "port": target.port,
             "method": target.method,
             "path": target.path,
+            "paths": list(target.paths),
             "headers": dict(target.headers),
             "body": target.body.decode("latin-1"),
             "connections": connections,
@@ -381,6 +397,7 @@ def _main() -> None:
         port=int(job["port"]),
         method=job["method"],
         path=job["path"],
+        paths=tuple(job.get("paths", ())),
         headers=job["headers"],
         body=job["body"].encode("latin-1"),
     )

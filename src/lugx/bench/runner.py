@@ -1,5 +1,8 @@
 """`lugx bench`: each scenario's app in its own server process, loaded by a separate load
-generator process, measured against the hello-world baseline of the same run."""
+generator process, measured against the hello-world baseline of the same run.
+
+Scenarios on the load catalog share one data folder, seeded once per run with
+`lugx seed --games N` before any of them starts (kept and reused with `--keep-data`)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +37,8 @@ SERVER_ENV = {
 }
 
 CLIENT_CPU_WARNING = 0.9
+SEED_TIMEOUT_SECONDS = 1800
+CHECKED_PATHS = 20  # of a scenario's rotating paths, how many are tried before the load
 
 Progress = Callable[[str], None]
 
@@ -46,6 +52,8 @@ class BenchOptions:
     scenarios: Sequence[str] = ()
     tool: str = "python"  # or "wrk"
     data_dir: Path | None = None  # keep the servers' data and logs here instead of a temp dir
+    games: int = 100_000  # the load catalog's size (`lugx seed --games`)
+    catalog_seed: int = 42  # and its seed (`lugx seed --seed`)
 
 
 @dataclass
@@ -55,17 +63,54 @@ class Row:
     load: LoadResult
     memory: dict[str, float]
     ratio: float | None = None
+    connections: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
             "scenario": self.scenario.name,
             "title": self.scenario.title,
             "request": f"{self.request.method} {self.request.path}",
+            "distinct_paths": len(self.request.paths) or 1,
+            "connections": self.connections,
             **self.load.to_json(),
             **{key: round(value, 1) for key, value in self.memory.items()},
             "ratio": None if self.ratio is None else round(self.ratio, 3),
             "target_ratio": self.scenario.target_ratio,
+            "targets": [
+                {"target": text, "measured": measured, "met": met}
+                for text, measured, met in self.verdicts()
+            ],
         }
+
+    def verdicts(self) -> list[tuple[str, str, bool]]:
+        """Each target of the scenario besides the ratio: (target, measured, met)."""
+        scenario, found = self.scenario, []
+        if scenario.target_rps is not None:
+            found.append(
+                (
+                    f">= {scenario.target_rps:,g} req/s",
+                    f"{self.load.rps:,.0f}",
+                    self.load.rps >= scenario.target_rps,
+                )
+            )
+        if scenario.target_p99_ms is not None:
+            found.append(
+                (
+                    f"p99 <= {scenario.target_p99_ms:g} ms",
+                    f"{self.load.p99_ms:.2f} ms",
+                    self.load.p99_ms <= scenario.target_p99_ms,
+                )
+            )
+        if scenario.target_rss_mib is not None:
+            peak = self.memory.get("peak_rss_mib", 0.0)
+            found.append(
+                (
+                    f"peak RSS <= {scenario.target_rss_mib:g} MiB",
+                    f"{peak:.0f} MiB",
+                    peak <= scenario.target_rss_mib,
+                )
+            )
+        return found
 
 
 @dataclass
@@ -73,25 +118,37 @@ class BenchReport:
     options: BenchOptions
     rows: list[Row] = field(default_factory=list)
     cpus: int = field(default_factory=lambda: os.cpu_count() or 1)
+    notes: list[str] = field(default_factory=list)  # seeding times, skipped scenarios
 
 
 def run_bench(options: BenchOptions, *, progress: Progress | None = None) -> BenchReport:
     """Each scenario in turn, `rounds` times over (alternating, so a busy moment on the machine
     hits every scenario alike); each scenario's row is its median round by req/s."""
-    scenarios = _selected(options.scenarios)
+    scenarios, skipped = _selected(options.scenarios)
     if options.tool == "wrk" and not wrk.available():
         raise BenchError("wrk is not installed (use --tool python)")
     say = progress or (lambda _message: None)
+    notes = [f"{s.name}: skipped, the {s.requires} service is not in this build" for s in skipped]
     runs: dict[str, list[Row]] = {scenario.name: [] for scenario in scenarios}
     with tempfile.TemporaryDirectory(prefix="lugx-bench-") as tmp:
         root = options.data_dir or Path(tmp)
+        shared: dict[str, Path] = {}
+        if any(scenario.data == "catalog" for scenario in scenarios):
+            shared["catalog"], note = seed_catalog(options, root, say)
+            notes.append(note)
         for round_number in range(1, options.rounds + 1):
             for scenario in scenarios:
                 label = f"round {round_number}/{options.rounds}, " if options.rounds > 1 else ""
                 say(f"bench: {scenario.name}: {label}starting the {scenario.app} server")
-                data_dir = root / f"{scenario.name}-{round_number}"
-                runs[scenario.name].append(_run_scenario(scenario, options, data_dir, say))
-    report = BenchReport(options, rows=[_median(rows) for rows in runs.values()])
+                data_dir = (
+                    shared[scenario.data]
+                    if scenario.data is not None
+                    else root / f"{scenario.name}-{round_number}"
+                )
+                runs[scenario.name].append(
+                    _run_scenario(scenario, options, data_dir, say, round_number)
+                )
+    report = BenchReport(options, rows=[_median(rows) for rows in runs.values()], notes=notes)
     baseline = next(row for row in report.rows if row.scenario.baseline)
     for row in report.rows:
         row.ratio = row.load.rps / baseline.load.rps if baseline.load.rps else None
@@ -103,12 +160,49 @@ def _median(rows: list[Row]) -> Row:
     return ranked[(len(ranked) - 1) // 2]
 
 
-def _selected(names: Sequence[str]) -> list[Scenario]:
+def _selected(names: Sequence[str]) -> tuple[list[Scenario], list[Scenario]]:
+    """The scenarios to run, and those skipped because a service they need is not built."""
+    from lugx.services import SERVICE_MODULES
+
     known = {scenario.name for scenario in SCENARIOS}
     unknown = [name for name in names if name not in known]
     if unknown:
         raise BenchError(f"unknown scenario {unknown[0]!r}; known: {', '.join(sorted(known))}")
-    return [s for s in SCENARIOS if s.baseline or not names or s.name in names]
+    chosen = [s for s in SCENARIOS if s.baseline or not names or s.name in names]
+    missing = [s for s in chosen if s.requires is not None and s.requires not in SERVICE_MODULES]
+    if names and missing:
+        raise BenchError(f"{missing[0].name} needs the {missing[0].requires} service")
+    return [s for s in chosen if s not in missing], missing
+
+
+def seed_catalog(options: BenchOptions, root: Path, say: Progress) -> tuple[Path, str]:
+    """The load catalog's data folder, seeded with `lugx seed --games N --seed S` (once: a
+    folder kept with --keep-data that holds the same catalog is used as it is)."""
+    games, seed = options.games, options.catalog_seed
+    data_dir = root / f"catalog-{games}-seed{seed}"
+    marker = data_dir / ".seeded"
+    if marker.exists():
+        return data_dir, f"catalog: {games:,} games (seed {seed}) reused from {data_dir}"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    say(f"bench: seeding the catalog with {games:,} games (lugx seed --games {games})")
+    started = time.perf_counter()
+    done = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "lugx.cli", "seed", "--games", str(games), "--seed", str(seed)],
+        env=_child_env({**SERVER_ENV, "LUGX_DATA_DIR": str(data_dir)}),
+        cwd=data_dir,
+        capture_output=True,
+        text=True,
+        timeout=SEED_TIMEOUT_SECONDS,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    (data_dir / "seed.log").write_text(done.stdout + done.stderr)
+    if done.returncode != 0:
+        raise BenchError(
+            f"lugx seed --games {games} failed:\n{(done.stdout + done.stderr)[-2000:]}"
+        )
+    marker.write_text(f"{games} {seed}\n")
+    return data_dir, f"catalog: {games:,} games (seed {seed}) seeded in {seconds:.1f} s"
 
 
 def _child_env(extra: dict[str, str]) -> dict[str, str]:
@@ -120,10 +214,14 @@ def _child_env(extra: dict[str, str]) -> dict[str, str]:
     return {**env, **extra}
 
 
-def _run_scenario(scenario: Scenario, options: BenchOptions, data_dir: Path, say: Progress) -> Row:
+def _run_scenario(
+    scenario: Scenario, options: BenchOptions, data_dir: Path, say: Progress, round_number: int
+) -> Row:
     data_dir.mkdir(parents=True, exist_ok=True)
     env = _child_env({**SERVER_ENV, "LUGX_DATA_DIR": str(data_dir)})
-    server = ServerProcess(scenario.app, env=env, log_path=data_dir / "server.log", cwd=data_dir)
+    log_path = data_dir / f"server-{scenario.name}-{round_number}.log"
+    server = ServerProcess(scenario.app, env=env, log_path=log_path, cwd=data_dir)
+    connections = scenario.connections or options.connections
     with server:
         request = asyncio.run(_prepare(scenario, server.base_url))
         target = Target(
@@ -133,42 +231,46 @@ def _run_scenario(scenario: Scenario, options: BenchOptions, data_dir: Path, say
             path=request.path,
             headers=request.headers,
             body=request.body,
+            paths=request.paths,
         )
+        rotating = f" (and {len(request.paths) - 1:,} more in turn)" if request.paths else ""
         say(
-            f"bench: {scenario.name}: {request.method} {request.path}, "
-            f"{options.connections} connections, {options.warmup:g} s warm-up + "
-            f"{options.seconds:g} s"
+            f"bench: {scenario.name}: {request.method} {request.path}{rotating}, "
+            f"{connections} connections, {options.warmup:g} s warm-up + {options.seconds:g} s"
         )
-        load = _generate_load(target, options, data_dir)
+        load = _generate_load(target, options, connections, data_dir)
         memory = server.memory()
-    return Row(scenario, request, load, memory)
+    return Row(scenario, request, load, memory, connections=connections)
 
 
 async def _prepare(scenario: Scenario, base_url: str) -> Request:
-    """The scenario's setup, then its request once: it must succeed before it is measured."""
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+    """The scenario's setup, then its request once (a sample of its paths, when it has many):
+    each must succeed before it is measured."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
         request = await scenario.setup(http)
-        check = await http.request(
-            request.method, request.path, headers=request.headers, content=request.body or None
-        )
-        if not check.is_success:
-            raise BenchError(
-                f"{scenario.name}: {request.method} {request.path} answered {check.status_code}: "
-                f"{check.text[:300]}"
+        paths = request.paths or (request.path,)
+        step = max(1, len(paths) // CHECKED_PATHS)
+        for path in paths[::step]:
+            check = await http.request(
+                request.method, path, headers=request.headers, content=request.body or None
             )
+            if not check.is_success:
+                raise BenchError(
+                    f"{scenario.name}: {request.method} {path} answered {check.status_code}: "
+                    f"{check.text[:300]}"
+                )
     return request
 
 
-def _generate_load(target: Target, options: BenchOptions, cwd: Path) -> LoadResult:
+def _generate_load(
+    target: Target, options: BenchOptions, connections: int, cwd: Path
+) -> LoadResult:
     if options.tool == "wrk":
         return wrk.generate_load(
-            target,
-            connections=options.connections,
-            seconds=options.seconds,
-            warmup=options.warmup,
+            target, connections=connections, seconds=options.seconds, warmup=options.warmup
         )
     job = job_to_json(
-        target, connections=options.connections, seconds=options.seconds, warmup=options.warmup
+        target, connections=connections, seconds=options.seconds, warmup=options.warmup
     )
     done = subprocess.run(
         [sys.executable, "-m", "lugx.bench.loadgen"],
@@ -207,10 +309,11 @@ def render_json(report: BenchReport) -> str:
 
 def render_table(report: BenchReport) -> str:
     options = report.options
-    header = ("scenario", "req/s", "p50 ms", "p99 ms", "errors", "RSS MiB", "vs baseline")
+    header = ("scenario", "conns", "req/s", "p50 ms", "p99 ms", "errors", "RSS MiB", "vs baseline")
     rows = [
         (
             row.scenario.name,
+            str(row.connections or options.connections),
             f"{row.load.rps:,.0f}",
             f"{row.load.p50_ms:.2f}",
             f"{row.load.p99_ms:.2f}",
@@ -234,6 +337,19 @@ def render_table(report: BenchReport) -> str:
         + (f", median of {options.rounds} rounds" if options.rounds > 1 else "")
     )
     notes = [f"  {row.scenario.name}: {row.scenario.title}" for row in report.rows]
+    notes += [
+        f"  {row.scenario.name} targets: "
+        + "; ".join(
+            f"{target} {'met' if met else 'MISSED'} ({measured})"
+            for target, measured, met in row.verdicts()
+        )
+        for row in report.rows
+        if row.verdicts()
+    ]
+    notes += [
+        f"  {row.scenario.name}: {row.request.note}" for row in report.rows if row.request.note
+    ]
+    notes += [f"  {note}" for note in report.notes]
     notes += [
         f"  warning: the load generator used {row.load.client_cpu:.0%} of a core for "
         f"{row.scenario.name}; it may be the bottleneck (try --tool wrk)"

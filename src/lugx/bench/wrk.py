@@ -20,7 +20,8 @@ def available() -> bool:
 
 
 def lua_script(target: Target) -> str:
-    """wrk sends what this script sets: method, headers and body."""
+    """wrk sends what this script sets: method, headers and body; with several paths, each
+    request takes the next one (wrk's `request` hook, formatted per request)."""
 
     def quoted(text: str) -> str:
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
@@ -29,6 +30,15 @@ def lua_script(target: Target) -> str:
     lines += [f"wrk.headers[{quoted(k)}] = {quoted(v)}" for k, v in target.headers.items()]
     if target.body:
         lines.append(f"wrk.body = {quoted(target.body.decode('latin-1'))}")
+    if target.paths:
+        lines.append("local paths = {" + ", ".join(quoted(p) for p in target.paths) + "}")
+        lines += [
+            "local turn = 0",
+            "request = function()",
+            "  turn = turn % #paths + 1",
+            "  return wrk.format(nil, paths[turn])",
+            "end",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -1,11 +1,12 @@
 """The gateway: the platform's one public entry.
 
-    RequestContext       request id in and out, access log, metrics        (context.py)
-      CORSMiddleware     only when LUGX_CORS_ORIGINS is set
-        Gateway          its own endpoints: /healthz /readyz /metrics /openapi.json /docs
-          AccessGuard    bearer token check, rate limit per user or address  (guard.py)
-            BodyLimit    413 for bodies over LUGX_MAX_BODY_BYTES               (guard.py)
-              Dispatcher /api/v1/<service>/... to that service, unchanged
+    RequestContext         request id in and out, access log, metrics        (context.py)
+      CORSMiddleware       only when LUGX_CORS_ORIGINS is set
+        Gateway            its own endpoints: /healthz /readyz /metrics /openapi.json /docs
+          EdgeCache        public reads answered from memory       (edge_cache.py; optional)
+            AccessGuard    bearer token check, rate limit per user or address  (guard.py)
+              BodyLimit    413 for bodies over LUGX_MAX_BODY_BYTES               (guard.py)
+                Dispatcher /api/v1/<service>/... to that service, unchanged
 
 An upstream is an ASGI app (embedded wiring: called in-process with the same scope) or a URL
 (distributed wiring: proxied over HTTP, proxy.py). Every layer is plain ASGI: no per-request
@@ -28,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lugx.gateway.asgi import ROUTE, send_body, send_json, send_problem
 from lugx.gateway.context import RequestContext
+from lugx.gateway.edge_cache import EdgeCache, ResponseCache, edge_cache_for
 from lugx.gateway.guard import AccessGuard, BodyLimit
 from lugx.gateway.openapi import OpenApiAggregator, OpenApiSource
 from lugx.gateway.proxy import HttpUpstream, UpstreamPool
@@ -58,11 +60,13 @@ def create_gateway(
     readiness: Mapping[str, ReadinessCheck] | None = None,
     lifespan: Lifespan | None = None,
     fallback: ASGIApp | None = None,
+    edge_cache: ResponseCache | None = None,
 ) -> ASGIApp:
     """`upstreams` maps a service name to its ASGI app or base URL. `readiness` adds checks for
     /readyz (embedded apps; URLs are checked through their own /readyz). `lifespan` is entered
     when the server starts (it receives the gateway app). `fallback` serves every path outside
-    /api/ and the gateway's own endpoints: the web store front, when there is one."""
+    /api/ and the gateway's own endpoints: the web store front, when there is one. `edge_cache`
+    (see `edge_cache_for`) answers public reads in front of the guard."""
     settings = wiring.settings
     client_address = ClientAddress(settings.trusted_proxies)
     pool = UpstreamPool(settings.upstream_timeout_seconds)
@@ -85,7 +89,7 @@ def create_gateway(
     distributed = any(isinstance(upstream, str) for upstream in upstreams.values())
 
     dispatcher = Dispatcher(apps, fallback)
-    guarded = AccessGuard(
+    guarded: ASGIApp = AccessGuard(
         BodyLimit(dispatcher, max_bytes=settings.max_body_bytes),
         tokens=wiring.tokens,
         limiter=RateLimiter(wiring.cache),
@@ -93,6 +97,8 @@ def create_gateway(
         window_seconds=RATE_WINDOW_SECONDS,
         client_address=client_address,
     )
+    if edge_cache is not None:
+        guarded = EdgeCache(guarded, edge_cache, client_address)
     gateway = Gateway(
         guarded,
         dispatcher=dispatcher,
@@ -281,6 +287,8 @@ def embedded_app(settings: Settings, *, fallback: ASGIApp | None = None) -> ASGI
     from lugx import services
 
     platform = Platform(settings, services.available())
+    # Subscribed now, on the shared in-process transport: the platform starts it at startup.
+    edge_cache = edge_cache_for(settings, platform.wiring.transport)
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
@@ -297,6 +305,7 @@ def embedded_app(settings: Settings, *, fallback: ASGIApp | None = None) -> ASGI
         readiness={name: _runtime_ready(rt) for name, rt in platform.runtimes.items()},
         lifespan=lifespan,
         fallback=fallback,
+        edge_cache=edge_cache,
     )
 
 
@@ -319,7 +328,9 @@ def _runtime_ready(runtime: ServiceRuntime) -> ReadinessCheck:
 
 def distributed_gateway(settings: Settings, *, fallback: ASGIApp | None = None) -> ASGIApp:
     """The gateway alone (`lugx serve gateway`), proxying to each service's own process. Tokens
-    are checked against the users service's published keys (JWKS)."""
+    are checked against the users service's published keys (JWKS). With a broker, public reads
+    are cached at the edge and dropped by the catalog's events; without one nothing could tell
+    the gateway of changes, so it caches nothing."""
     from lugx.services import SERVICE_MODULES
 
     wiring = build_wiring(settings, holds_signing_key=False)
@@ -328,12 +339,19 @@ def distributed_gateway(settings: Settings, *, fallback: ASGIApp | None = None) 
         name: settings.service_url(name) for name in names if name not in ("gateway", "web")
     }
 
+    edge_cache = edge_cache_for(settings, wiring.transport) if settings.broker_url else None
+
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
-        # The gateway neither publishes nor consumes events: its transport is never started.
+        # The gateway publishes nothing; its transport runs only for the edge cache's events.
+        listening = edge_cache is not None and await edge_cache.listen(wiring.transport)
         try:
             yield
         finally:
+            if listening:
+                await wiring.transport.stop()
             await wiring.close()
 
-    return create_gateway(wiring, upstreams, lifespan=lifespan, fallback=fallback)
+    return create_gateway(
+        wiring, upstreams, lifespan=lifespan, fallback=fallback, edge_cache=edge_cache
+    )

@@ -9,6 +9,7 @@ from lugx.platform.service import ServiceSpec
 # Start order matters only for demo data: later services may read what earlier ones seeded.
 SERVICE_MODULES: dict[str, str] = {
     "users": "lugx.services.users.app",
+    "catalog": "lugx.services.catalog.app",
 }
 
 

@@ -58,7 +58,7 @@ async def regional_prices(
             GamePrice.game_id.in_(game_ids), GamePrice.currency == currency
         )
     )
-    return dict(rows.tuples().all())
+    return {game_id: amount for game_id, amount in rows.all()}  # noqa: C416
 
 
 async def summaries(

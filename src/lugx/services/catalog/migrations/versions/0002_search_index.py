@@ -1,0 +1,178 @@
+"""Search index: FTS5 on SQLite, a weighted tsvector with GIN on PostgreSQL, and the typo table.
+
+Not in the models (the ORM never loads these tables); kept up to date by the service calling
+search.reindex_game after a write and search.rebuild_index after a bulk load. The upgrade fills
+the index from the games already there. The SQL is copied here, not imported, so this revision
+does what it did when it was written. See docs/search.md.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-21 10:30:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0002"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+SQLITE_UP = [
+    """
+    CREATE TABLE game_search_docs (
+        doc INTEGER PRIMARY KEY,
+        app_id INTEGER NOT NULL UNIQUE,
+        title TEXT NOT NULL,
+        keywords TEXT NOT NULL,
+        facets TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE VIRTUAL TABLE game_search USING fts5(
+        title, keywords, facets,
+        content = 'game_search_docs', content_rowid = 'doc',
+        tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3'
+    )
+    """,
+    "CREATE VIRTUAL TABLE game_search_vocab USING fts5vocab(game_search, 'col')",
+    """
+    CREATE TABLE game_search_variants (
+        variant VARCHAR(40) NOT NULL,
+        term VARCHAR(40) NOT NULL,
+        PRIMARY KEY (variant, term)
+    ) WITHOUT ROWID
+    """,
+    # A deleted game leaves the index with it (only deletes: inserts and updates of games cost
+    # nothing extra; the service reindexes what it changes).
+    """
+    CREATE TRIGGER game_search_forget_deleted AFTER DELETE ON games BEGIN
+        INSERT INTO game_search(game_search, rowid, title, keywords, facets)
+            SELECT 'delete', doc, title, keywords, facets FROM game_search_docs
+            WHERE app_id = old.app_id;
+        DELETE FROM game_search_docs WHERE app_id = old.app_id;
+    END
+    """,
+    """
+    INSERT INTO game_search_docs(doc, app_id, title, keywords, facets)
+    SELECT
+        (((2147483647 - min(max(g.popularity, 0), 2147483647)) << 32) | g.app_id),
+        g.app_id,
+        g.title,
+        coalesce((SELECT group_concat(t.name, ' ') FROM game_tags gt JOIN tags t ON t.id = gt.tag_id
+                  WHERE gt.game_id = g.id), '')
+          || ' ' || coalesce((SELECT group_concat(d.value, ' ') FROM json_each(g.developers) d), '')
+          || ' ' || g.publisher_name,
+        (SELECT json_group_array(token) FROM (
+            SELECT 'k' || g.type AS token
+            UNION ALL SELECT 'g' || lower(hex(ge.slug)) FROM game_genres gg
+                      JOIN genres ge ON ge.id = gg.genre_id WHERE gg.game_id = g.id
+            UNION ALL SELECT 't' || lower(hex(t.slug)) FROM game_tags gt
+                      JOIN tags t ON t.id = gt.tag_id WHERE gt.game_id = g.id
+            UNION ALL SELECT 'p' || b.value FROM json_each('[1,2,4]') b
+                      WHERE g.platforms_mask & b.value
+            UNION ALL SELECT 'f' || b.value FROM json_each('[1,2,4,8,16]') b
+                      WHERE g.features_mask & b.value))
+    FROM games g WHERE g.status = 'published' ORDER BY 1
+    """,
+    "INSERT INTO game_search(game_search) VALUES ('rebuild')",
+    "INSERT INTO game_search(game_search) VALUES ('optimize')",
+    """
+    WITH RECURSIVE position(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM position WHERE i < 40),
+    terms(term) AS (
+        SELECT DISTINCT term FROM game_search_vocab
+        WHERE col IN ('title', 'keywords') AND length(term) BETWEEN 3 AND 40
+          AND term GLOB '*[^0-9]*')
+    INSERT OR IGNORE INTO game_search_variants(variant, term)
+    SELECT term, term FROM terms
+    UNION ALL
+    SELECT substr(term, 1, i - 1) || substr(term, i + 1), term
+    FROM terms JOIN position ON position.i <= length(term)
+    WHERE length(term) >= 4
+    """,
+]
+
+SQLITE_DOWN = [
+    "DROP TRIGGER IF EXISTS game_search_forget_deleted",
+    "DROP TABLE IF EXISTS game_search_vocab",
+    "DROP TABLE IF EXISTS game_search",
+    "DROP TABLE IF EXISTS game_search_docs",
+    "DROP TABLE IF EXISTS game_search_variants",
+]
+
+POSTGRES_UP = [
+    # Trusted extension (PostgreSQL 13+): the database owner may create it.
+    "CREATE EXTENSION IF NOT EXISTS unaccent",
+    """
+    CREATE TABLE game_search (
+        app_id integer PRIMARY KEY REFERENCES games (app_id) ON DELETE CASCADE,
+        document tsvector NOT NULL
+    )
+    """,
+    "CREATE INDEX ix_game_search_document ON game_search USING gin (document)",
+    """
+    CREATE TABLE game_search_variants (
+        variant varchar(40) NOT NULL,
+        term varchar(40) NOT NULL,
+        PRIMARY KEY (variant, term)
+    )
+    """,
+    """
+    INSERT INTO game_search(app_id, document)
+    SELECT g.app_id,
+        setweight(to_tsvector('simple', unaccent(g.title)), 'A')
+        || setweight(to_tsvector('simple', unaccent(
+            coalesce((SELECT string_agg(t.name, ' ') FROM game_tags gt JOIN tags t ON t.id = gt.tag_id
+                      WHERE gt.game_id = g.id), '')
+            || ' ' || coalesce((SELECT string_agg(d, ' ')
+                                FROM json_array_elements_text(g.developers) AS d), '')
+            || ' ' || g.publisher_name)), 'B')
+    FROM games g WHERE g.status = 'published'
+    """,
+    """
+    WITH terms AS (
+        SELECT DISTINCT term FROM game_search, unnest(tsvector_to_array(document)) AS term
+        WHERE char_length(term) BETWEEN 3 AND 40 AND term ~ '[^0-9]'
+          AND term !~ :punctuation)
+    INSERT INTO game_search_variants(variant, term)
+    SELECT term, term FROM terms
+    UNION
+    SELECT overlay(term PLACING '' FROM i FOR 1), term
+    FROM terms, generate_series(1, char_length(term)) AS i
+    WHERE char_length(term) >= 4
+    ON CONFLICT DO NOTHING
+    """,
+]
+
+POSTGRES_DOWN = [
+    "DROP TABLE IF EXISTS game_search_variants",
+    "DROP TABLE IF EXISTS game_search",
+]
+
+
+# A bound value: a colon in the SQL text would read as a parameter.
+PUNCTUATION = "[[:punct:][:space:]]"
+
+
+def _run(statements: list[str]) -> None:
+    for statement in statements:
+        sql = sa.text(statement)
+        if ":punctuation" in statement:
+            sql = sql.bindparams(punctuation=PUNCTUATION)
+        op.execute(sql)
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        _run(POSTGRES_UP)
+    else:
+        _run(SQLITE_UP)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        _run(POSTGRES_DOWN)
+    else:
+        _run(SQLITE_DOWN)

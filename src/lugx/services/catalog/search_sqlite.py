@@ -1,0 +1,413 @@
+"""The search index on SQLite (embedded wiring): FTS5, with the store's order built in.
+
+Tables (migration 0002):
+- `game_search_docs`: one row per published game: its title; its keywords (tag names,
+  developers, publisher); its facet tokens as a JSON array (`kgame`, `g<genre id>`, `t<tag id>`,
+  `p<platform bit>`, `f<feature bit>`), which FTS5 reads as words and SQL reads as JSON.
+- `game_search`: an FTS5 index over those three columns (external content: the text is stored
+  once, in the docs table), `unicode61 remove_diacritics 2`, prefix indexes for 1-3 letters.
+- `game_search_variants`: the typo table (see search.py).
+
+The FTS rowid of a game is `popularity << 32 | (2^32 - 1 - app_id)`: FTS5 walks a match in rowid
+order, so "most popular first, then the lower app_id" costs nothing, and a page of a popular
+word stops after a page of rows instead of ranking thousands. Taxonomy filters are words of the
+facets column, so FTS5 intersects them with the text before any game row is read. Price, sale,
+date and status conditions are checked on the game row, joined by app_id (a CROSS JOIN: SQLite
+must walk the index first, never the games table).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    FromClause,
+    Integer,
+    MetaData,
+    Select,
+    Table,
+    Text,
+    Uuid,
+    bindparam,
+    func,
+    literal,
+    select,
+    text,
+    union_all,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.selectable import Join
+
+from lugx.services.catalog.models import FEATURES, PLATFORMS, Game
+from lugx.services.catalog.search import (
+    Counts,
+    Filters,
+    Hit,
+    Plan,
+    Term,
+    after,
+    count_columns,
+    counts_from,
+    order_by,
+    row_filters,
+    sort_columns,
+    stored_variants,
+    variants_table,
+    words_in,
+)
+
+APP_BITS = 0xFFFFFFFF
+MAX_POPULARITY = 2**31 - 1
+
+_metadata = MetaData()
+docs = Table(
+    "game_search_docs",
+    _metadata,
+    Column("doc", Integer, primary_key=True),
+    Column("app_id", Integer, nullable=False, unique=True),
+    Column("title", Text, nullable=False),
+    Column("keywords", Text, nullable=False),
+    Column("facets", Text, nullable=False),
+)
+fts = Table(
+    "game_search",
+    _metadata,
+    Column("rowid", Integer),
+    Column("game_search", Text),  # FTS5's hidden column: `game_search MATCH ...`
+)
+games = Game.__table__
+
+
+def doc_of(popularity: int, app_id: int) -> int:
+    return ((MAX_POPULARITY - min(max(popularity, 0), MAX_POPULARITY)) << 32) | app_id
+
+
+def popularity_and_app_id(doc: int) -> tuple[int, int]:
+    return MAX_POPULARITY - (doc >> 32), doc & APP_BITS
+
+
+def slug_token(kind: str, slug: str) -> str:
+    """A genre's or tag's facet word: slugs have hyphens, which FTS5 would split on."""
+    return kind + slug.encode().hex()
+
+
+def slug_of(token: str) -> str:
+    return bytes.fromhex(token[1:]).decode()
+
+
+class _CrossJoin(Join):
+    """`a CROSS JOIN b ON ...`: SQLite's way to fix the join order."""
+
+    inherit_cache = True
+
+
+@compiles(_CrossJoin)
+def _compile_cross_join(element: _CrossJoin, compiler: SQLCompiler, **kw: Any) -> str:
+    kw["asfrom"] = True
+    left = compiler.process(element.left, **kw)
+    right = compiler.process(element.right, **kw)
+    assert element.onclause is not None
+    return f"{left} CROSS JOIN {right} ON {compiler.process(element.onclause, **kw)}"
+
+
+def _indexed_games() -> FromClause:
+    return _CrossJoin(fts, games, Game.app_id == fts.c.rowid.op("&")(APP_BITS))
+
+
+def _match(expression: str) -> ColumnElement[bool]:
+    return fts.c.game_search.op("MATCH")(bindparam(None, expression, type_=Text))
+
+
+# --- FTS5 expressions (only quoted words of our own: nothing typed is syntax) -----------------
+
+
+def _quoted(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+def _all_words(terms: Sequence[Term], *, prefix: bool) -> str:
+    star = "*" if prefix else ""
+    groups = []
+    for term in terms:
+        options = [_quoted(word) + star for word in term.words]
+        groups.append(options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")")
+    return " AND ".join(groups)
+
+
+def _facets(filters: Filters) -> str | None:
+    required = [slug_token("g", slug) for slug in filters.genres]
+    required += [slug_token("t", slug) for slug in filters.tags]
+    required += [f"f{bit}" for bit in FEATURES.values() if filters.features_mask & bit]
+    groups = [_quoted(token) for token in required]
+    platforms = [f"p{bit}" for bit in PLATFORMS.values() if filters.platforms_mask & bit]
+    types = [f"k{name}" for name in filters.types]
+    for options in (platforms, types):
+        if options:
+            groups.append("(" + " OR ".join(_quoted(token) for token in options) + ")")
+    return "facets : (" + " AND ".join(groups) + ")" if groups else None
+
+
+def _with_facets(expression: str | None, facets: str | None) -> str:
+    parts = [f"({part})" for part in (expression, facets) if part]
+    return " AND ".join(parts)
+
+
+def _tier_matches(terms: Sequence[Term], facets: str | None) -> list[str]:
+    """Tier 0: every word whole in the title; 1: every word starts a title word; 2: every word
+    starts a word of the title or keywords. Each tier excludes the ones before it."""
+    exact = f"title : ({_all_words(terms, prefix=False)})"
+    title = f"title : ({_all_words(terms, prefix=True)})"
+    anywhere = f"{{title keywords}} : ({_all_words(terms, prefix=True)})"
+    tiers = [exact, f"({title}) NOT ({exact})", f"({anywhere}) NOT ({title})"]
+    return [_with_facets(tier, facets) for tier in tiers]
+
+
+def _matched_set(plan: Plan) -> str | None:
+    """The FTS expression for everything the plan matches (None: no index needed)."""
+    words = None
+    if plan.terms:
+        words = f"{{title keywords}} : ({_all_words(plan.terms, prefix=True)})"
+    if words is None and not plan.filters.taxonomy:
+        return None
+    return _with_facets(words, _facets(plan.filters))
+
+
+# --- the backend ----------------------------------------------------------------------------
+
+
+class SqliteSearch:
+    async def known_words(self, session: AsyncSession, words: Sequence[str]) -> set[str]:
+        checks = [
+            select(literal(1))
+            .select_from(fts)
+            .where(_match(f"{{title keywords}} : {_quoted(word)}*"))
+            .exists()
+            .label(f"k{i}")
+            for i, word in enumerate(words)
+        ]
+        row = (await session.execute(select(*checks))).one()
+        return {word for word, known in zip(words, row, strict=True) if known}
+
+    async def page(self, session: AsyncSession, plan: Plan) -> list[Hit]:
+        if plan.sort == "relevance":
+            return await self._by_relevance(session, plan)
+        matched = _matched_set(plan)
+        if matched is None:
+            return await self._by_columns(session, plan, None)
+        if plan.sort == "top_sellers":
+            return await self._by_store_order(session, plan, matched)
+        return await self._by_columns(session, plan, matched)
+
+    async def _by_relevance(self, session: AsyncSession, plan: Plan) -> list[Hit]:
+        conditions = row_filters(plan.filters, plan.now)
+        first_tier = 0 if plan.after is None else int(plan.after[0])
+        tiers: list[Select[Any]] = []
+        for tier, expression in enumerate(_tier_matches(plan.terms, _facets(plan.filters))):
+            if tier < first_tier:
+                continue
+            where = [_match(expression), *conditions]
+            if plan.after is not None and tier == first_tier:
+                where.append(fts.c.rowid > doc_of(plan.after[1], plan.after[2]))
+            stmt = (
+                select(literal(tier).label("tier"), fts.c.rowid.label("doc"))
+                .select_from(_indexed_games())
+                .where(*where)
+                .order_by(fts.c.rowid)
+                .limit(plan.fetch)
+            )
+            tiers.append(select(stmt.subquery()))
+        if not tiers:
+            return []
+        merged = union_all(*tiers).subquery()
+        rows = await session.execute(
+            select(merged.c.tier, merged.c.doc)
+            .order_by(merged.c.tier, merged.c.doc)
+            .limit(plan.fetch)
+        )
+        hits = []
+        for tier, doc in rows.tuples():
+            popularity, app_id = popularity_and_app_id(doc)
+            hits.append(Hit(app_id, (tier, popularity, app_id)))
+        return hits
+
+    async def _by_store_order(self, session: AsyncSession, plan: Plan, matched: str) -> list[Hit]:
+        where = [_match(matched), *row_filters(plan.filters, plan.now)]
+        if plan.after is not None:
+            where.append(fts.c.rowid > doc_of(plan.after[0], plan.after[1]))
+        rows = await session.execute(
+            select(fts.c.rowid)
+            .select_from(_indexed_games())
+            .where(*where)
+            .order_by(fts.c.rowid)
+            .limit(plan.fetch)
+        )
+        hits = []
+        for (doc,) in rows.tuples():
+            popularity, app_id = popularity_and_app_id(doc)
+            hits.append(Hit(app_id, (popularity, app_id)))
+        return hits
+
+    async def _by_columns(
+        self, session: AsyncSession, plan: Plan, matched: str | None
+    ) -> list[Hit]:
+        columns = sort_columns(plan.sort, plan.now)
+        where = row_filters(plan.filters, plan.now)
+        if matched is not None:
+            where.append(_match(matched))
+        if plan.after is not None:
+            where.append(after(columns, plan.after))
+        stmt = select(Game.app_id, *(c for c, _ in columns)).where(*where)
+        stmt = stmt.select_from(_indexed_games() if matched is not None else games)
+        rows = await session.execute(stmt.order_by(*order_by(columns)).limit(plan.fetch))
+        return [Hit(row[0], tuple(row[1:])) for row in rows.tuples()]
+
+    async def counts(self, session: AsyncSession, plan: Plan) -> Counts:
+        matched = _matched_set(plan)
+        source = _indexed_games() if matched is not None else games
+        where = row_filters(plan.filters, plan.now)
+        if matched is not None:
+            where.append(_match(matched))
+        stmt = select(*count_columns(plan.now)).select_from(source).where(*where)
+        counts = counts_from((await session.execute(stmt)).one())
+        if counts.total == 0:
+            return counts
+        tokens = func.json_each(docs.c.facets).table_valued("value").alias("token")
+        joined = (
+            source.join(docs, docs.c.app_id == Game.app_id)
+            if matched is None
+            else source.join(docs, docs.c.doc == fts.c.rowid)
+        )
+        kind = func.substr(tokens.c.value, 1, 1)
+        rows = await session.execute(
+            select(tokens.c.value, func.count())
+            .select_from(joined)
+            .join(tokens, literal(True))
+            .where(*where, kind.in_(("g", "t")))
+            .group_by(tokens.c.value)
+        )
+        for token, count in rows.tuples():
+            target = counts.genres if token[0] == "g" else counts.tags
+            target[slug_of(token)] = count
+        return counts
+
+    async def suggest(self, session: AsyncSession, terms: Sequence[Term], limit: int) -> list[int]:
+        rows = await session.execute(
+            select(Game.app_id)
+            .select_from(_indexed_games())
+            .where(
+                _match(f"title : ({_all_words(terms, prefix=True)})"), Game.status == "published"
+            )
+            .order_by(fts.c.rowid)
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+    async def reindex(self, session: AsyncSession, game_id: uuid.UUID) -> None:
+        for statement in (FORGET_GAME, DROP_DOC, ADD_GAME, INDEX_GAME):
+            await session.execute(statement, {"game_id": game_id})
+        row = (
+            await session.execute(
+                select(docs.c.title, docs.c.keywords)
+                .join(games, games.c.app_id == docs.c.app_id)
+                .where(games.c.id == game_id)
+            )
+        ).first()
+        if row is not None:
+            await remember_words(session, words_in(f"{row[0]} {row[1]}"))
+
+    async def rebuild(self, session: AsyncSession) -> None:
+        for statement in REBUILD:
+            await session.execute(statement)
+
+
+async def remember_words(session: AsyncSession, words: set[str]) -> None:
+    """Add indexed words to the typo table (words already there are skipped)."""
+    rows = [
+        {"variant": variant, "term": word}
+        for word in sorted(words)
+        for variant in sorted(stored_variants(word))
+    ]
+    if rows:
+        await session.execute(variants_table.insert().prefix_with("OR IGNORE"), rows)
+
+
+# --- upkeep statements (the migration keeps its own copy: it must not change with this file) --
+
+_DOC_COLUMNS = """
+    (((2147483647 - min(max(g.popularity, 0), 2147483647)) << 32) | g.app_id) AS doc,
+    g.app_id,
+    g.title,
+    coalesce((SELECT group_concat(t.name, ' ') FROM game_tags gt JOIN tags t ON t.id = gt.tag_id
+              WHERE gt.game_id = g.id), '')
+      || ' ' || coalesce((SELECT group_concat(d.value, ' ') FROM json_each(g.developers) d), '')
+      || ' ' || g.publisher_name,
+    (SELECT json_group_array(token) FROM (
+        SELECT 'k' || g.type AS token
+        UNION ALL SELECT 'g' || lower(hex(ge.slug)) FROM game_genres gg
+                  JOIN genres ge ON ge.id = gg.genre_id WHERE gg.game_id = g.id
+        UNION ALL SELECT 't' || lower(hex(t.slug)) FROM game_tags gt
+                  JOIN tags t ON t.id = gt.tag_id WHERE gt.game_id = g.id
+        UNION ALL SELECT 'p' || b.value FROM json_each(:platform_bits) b
+                  WHERE g.platforms_mask & b.value
+        UNION ALL SELECT 'f' || b.value FROM json_each(:feature_bits) b
+                  WHERE g.features_mask & b.value))
+"""
+_BITS = {
+    "platform_bits": orjson.dumps(sorted(PLATFORMS.values())).decode(),
+    "feature_bits": orjson.dumps(sorted(FEATURES.values())).decode(),
+}
+_GAME = "(SELECT app_id FROM games WHERE id = :game_id)"
+
+FORGET_GAME = text(
+    "INSERT INTO game_search(game_search, rowid, title, keywords, facets) "  # noqa: S608
+    f"SELECT 'delete', doc, title, keywords, facets FROM game_search_docs WHERE app_id = {_GAME}"
+).bindparams(bindparam("game_id", type_=Uuid()))
+DROP_DOC = text(f"DELETE FROM game_search_docs WHERE app_id = {_GAME}").bindparams(  # noqa: S608
+    bindparam("game_id", type_=Uuid())
+)
+ADD_GAME = text(
+    "INSERT INTO game_search_docs(doc, app_id, title, keywords, facets) "  # noqa: S608
+    f"SELECT {_DOC_COLUMNS} FROM games g WHERE g.id = :game_id AND g.status = 'published'"
+).bindparams(
+    bindparam("game_id", type_=Uuid()),
+    bindparam("platform_bits", _BITS["platform_bits"]),
+    bindparam("feature_bits", _BITS["feature_bits"]),
+)
+INDEX_GAME = text(
+    "INSERT INTO game_search(rowid, title, keywords, facets) "  # noqa: S608
+    f"SELECT doc, title, keywords, facets FROM game_search_docs WHERE app_id = {_GAME}"
+).bindparams(bindparam("game_id", type_=Uuid()))
+
+REBUILD = (
+    text("DELETE FROM game_search_docs"),
+    text(
+        "INSERT INTO game_search_docs(doc, app_id, title, keywords, facets) "  # noqa: S608
+        f"SELECT {_DOC_COLUMNS} FROM games g WHERE g.status = 'published' ORDER BY 1"
+    ).bindparams(**_BITS),
+    text("INSERT INTO game_search(game_search) VALUES ('rebuild')"),
+    # One segment: a fresh index in many segments reads several times slower.
+    text("INSERT INTO game_search(game_search) VALUES ('optimize')"),
+    text("DELETE FROM game_search_variants"),
+    text(
+        """
+        WITH RECURSIVE position(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM position WHERE i < 40),
+        terms(term) AS (
+            SELECT DISTINCT term FROM game_search_vocab
+            WHERE col IN ('title', 'keywords') AND length(term) BETWEEN 3 AND 40
+              AND term GLOB '*[^0-9]*')
+        INSERT OR IGNORE INTO game_search_variants(variant, term)
+        SELECT term, term FROM terms
+        UNION ALL
+        SELECT substr(term, 1, i - 1) || substr(term, i + 1), term
+        FROM terms JOIN position ON position.i <= length(term)
+        WHERE length(term) >= 4
+        """
+    ),
+)

@@ -1,0 +1,230 @@
+"""The catalog scenarios' pieces: rotating paths in the load generator and in wrk, the distinct
+queries, the targets in the table, the once-per-run catalog, and skipping what is not built."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+
+from lugx.bench import runner
+from lugx.bench.loadgen import LoadResult, Target, generate_load, job_to_json
+from lugx.bench.runner import BenchOptions, BenchReport, Row, render_json, render_table
+from lugx.bench.scenarios import (
+    PLATFORMS,
+    SCENARIOS,
+    Request,
+    catalog_games,
+    search_queries,
+    suggest_prefixes,
+)
+from lugx.bench.server import BenchError
+from lugx.bench.wrk import lua_script
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+async def test_the_load_takes_the_paths_in_turn_across_connections() -> None:
+    seen: Counter[str] = Counter()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                seen[head.split(b" ")[1].decode()] += 1
+                writer.write(OK)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    paths = ("/a?q=1", "/b?q=2", "/c?q=3", "/d?q=4", "/e?q=5")
+    try:
+        result = await generate_load(
+            Target("127.0.0.1", port, path=paths[0], paths=paths), connections=3, seconds=0.3
+        )
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert result.requests > 50
+    assert set(seen) == set(paths)
+    assert max(seen.values()) - min(seen.values()) <= 1  # strictly in turn
+
+
+def test_a_rotation_is_encoded_once_per_path_and_travels_in_the_job() -> None:
+    target = Target("h", 1, paths=("/x", "/y"))
+    assert target.encode_all() == [
+        b"GET /x HTTP/1.1\r\nHost: h:1\r\n\r\n",
+        b"GET /y HTTP/1.1\r\nHost: h:1\r\n\r\n",
+    ]
+    assert Target("h", 1, path="/z").encode_all() == [b"GET /z HTTP/1.1\r\nHost: h:1\r\n\r\n"]
+    job = json.loads(job_to_json(target, connections=4, seconds=1, warmup=0))
+    assert job["paths"] == ["/x", "/y"]
+
+
+def test_wrk_takes_the_paths_in_turn_too() -> None:
+    script = lua_script(Target("h", 1, paths=("/x?q=a", '/y?q="b"')))
+    assert 'local paths = {"/x?q=a", "/y?q=\\"b\\""}' in script
+    assert "wrk.format(nil, paths[turn])" in script
+    assert "request" not in lua_script(Target("h", 1, path="/x"))
+
+
+def test_searches_are_distinct_and_each_a_word_and_two_filters() -> None:
+    words = [f"word{n}" for n in range(40)]
+    genres = ["action", "rpg", "strategy", "puzzle"]
+    queries = search_queries(words, genres, 300)
+    assert len(queries) == len(set(queries)) == 300
+    assert search_queries(words, genres, 300) == queries  # the same every run
+    for query in queries:
+        fields = parse_qs(query)
+        assert set(fields) == {"q", "genre", "platform"}
+        assert fields["q"][0] in words
+        assert fields["genre"][0] in genres
+        assert fields["platform"][0] in PLATFORMS
+    with pytest.raises(BenchError, match="only 12 distinct"):
+        search_queries(["one"], genres, 100)
+
+
+def test_suggest_prefixes_are_what_a_player_types() -> None:
+    titles = ["Hollow Realms", "Star Forge II", "Dungeon", "Hollow Knights of Dawn", ""]
+    prefixes = suggest_prefixes(titles, 100)
+    assert len(prefixes) == len(set(prefixes))
+    for prefix in prefixes:
+        assert len(prefix.strip()) >= 2
+        assert any(title.lower().startswith(prefix) for title in titles)
+    assert len(suggest_prefixes(titles * 50, 3)) == 3
+
+
+async def test_games_are_picked_from_every_order_the_list_offers() -> None:
+    """The list is paged in each order it accepts (refused sorts skipped) until enough games."""
+    catalog = [{"app_id": n * 10, "title": f"Game {n}"} for n in range(1, 501)]
+    orders = {"name": catalog, "price": catalog[::-1], "top_sellers": catalog[100:]}
+    asked: list[tuple[str, str | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sort = request.url.params["sort"]
+        if sort not in orders:
+            return httpx.Response(422, json={"detail": "unknown sort"})
+        limit = int(request.url.params["limit"])
+        cursor = request.url.params.get("cursor")
+        asked.append((sort, cursor))
+        start = int(cursor or 0)
+        items = orders[sort][start : start + limit]
+        following = str(start + limit) if start + limit < len(orders[sort]) else None
+        return httpx.Response(200, json={"items": items, "next_cursor": following})
+
+    transport = httpx.MockTransport(handler)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
+        games = await catalog_games(http, 300)
+    ids = [game["app_id"] for game in games]
+    assert len(ids) == len(set(ids)) == 300
+    assert {sort for sort, _ in asked} == {"name", "price", "top_sellers"}
+    assert {10, 5000, 1010} <= set(ids)  # the start of each order
+
+
+def _load(rps: float, p99: float) -> LoadResult:
+    return LoadResult(
+        seconds=10,
+        requests=int(rps * 10),
+        errors=0,
+        socket_errors=0,
+        statuses={"200": int(rps * 10)},
+        rps=rps,
+        p50_ms=1.0,
+        p90_ms=2.0,
+        p99_ms=p99,
+        max_ms=30.0,
+    )
+
+
+def test_the_table_shows_connections_targets_and_notes() -> None:
+    by_name = {scenario.name: scenario for scenario in SCENARIOS}
+    search, suggest = by_name["catalog-search"], by_name["catalog-suggest"]
+    report = BenchReport(BenchOptions(), cpus=2, notes=["catalog: 100,000 games seeded in 40 s"])
+    queries = tuple(f"/api/v1/catalog/games?q=w{n}&genre=rpg&platform=mac" for n in range(1000))
+    report.rows = [
+        Row(by_name["hello"], Request("GET", "/"), _load(20000, 3), {"peak_rss_mib": 44}, 1.0, 32),
+        Row(
+            search,
+            Request("GET", queries[0], paths=queries),
+            _load(350, 21.5),
+            {"peak_rss_mib": 250},
+            0.02,
+            4,
+        ),
+        Row(
+            suggest,
+            Request("GET", "/api/v1/catalog/suggest?q=ho", note="prefixes from 2,000 titles"),
+            _load(3000, 12.0),
+            {"peak_rss_mib": 420},
+            0.15,
+            16,
+        ),
+    ]
+    table = render_table(report)
+    lines = table.splitlines()
+    assert "conns" in next(line for line in lines if line.startswith("scenario"))
+    assert next(line for line in lines if line.startswith("catalog-search")).split()[1] == "4"
+    search_note = next(line for line in lines if "catalog-search targets" in line)
+    assert ">= 300 req/s met (350)" in search_note
+    assert "p99 <= 25 ms met (21.50 ms)" in search_note
+    suggest_note = next(line for line in lines if "catalog-suggest targets" in line)
+    assert "p99 <= 10 ms MISSED (12.00 ms)" in suggest_note
+    assert "peak RSS <= 400 MiB MISSED (420 MiB)" in suggest_note
+    assert "catalog-suggest: prefixes from 2,000 titles" in table
+    assert "catalog: 100,000 games seeded in 40 s" in table
+    document = json.loads(render_json(report))
+    row = document["results"][1]
+    assert row["distinct_paths"] == 1000
+    assert row["connections"] == 4
+    assert {"target": ">= 300 req/s", "measured": "350", "met": True} in row["targets"]
+
+
+def test_catalog_scenarios_are_skipped_when_the_catalog_is_not_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("lugx.services.SERVICE_MODULES", {"users": "lugx.services.users.app"})
+    chosen, skipped = runner._selected(())
+    assert [s.name for s in chosen] == ["hello", "users-me"]
+    assert {s.name for s in skipped} == {"catalog-detail", "catalog-search", "catalog-suggest"}
+    with pytest.raises(BenchError, match="needs the catalog service"):
+        runner._selected(("catalog-search",))
+
+
+def test_the_catalog_is_seeded_once_and_a_kept_one_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[list[str]] = []
+
+    def fake_run(command: list[str], **kwargs: Any) -> Any:
+        calls.append(command)
+        assert kwargs["env"]["LUGX_DATA_DIR"].startswith(str(tmp_path))
+        return type("Done", (), {"returncode": 0, "stdout": "seeded\n", "stderr": ""})()
+
+    monkeypatch.setattr(runner.subprocess, "run", fake_run)
+    options = BenchOptions(games=5000, catalog_seed=7)
+    data_dir, note = runner.seed_catalog(options, tmp_path, lambda _message: None)
+    assert calls[0][-5:] == ["seed", "--games", "5000", "--seed", "7"]
+    assert "5,000 games (seed 7) seeded in" in note
+    again, note = runner.seed_catalog(options, tmp_path, lambda _message: None)
+    assert again == data_dir
+    assert len(calls) == 1
+    assert "reused" in note
+
+
+def test_a_failed_seeding_stops_the_bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(command: list[str], **kwargs: Any) -> Any:
+        return type("Done", (), {"returncode": 2, "stdout": "", "stderr": "no such option"})()
+
+    monkeypatch.setattr(runner.subprocess, "run", failing)
+    with pytest.raises(BenchError, match="no such option"):
+        runner.seed_catalog(BenchOptions(games=10), tmp_path, lambda _message: None)
+    assert not (tmp_path / "catalog-10-seed42" / ".seeded").exists()
