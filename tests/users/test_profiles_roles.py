@@ -104,3 +104,17 @@ async def test_taking_a_role_away_signs_the_user_out(
 async def test_odd_references_are_404_not_500(client: httpx.AsyncClient, ref: str) -> None:
     response = await client.get(f"/api/v1/users/{ref}")
     assert response.status_code in (404, 422)
+
+
+async def test_profiles_are_found_by_username_too(client: httpx.AsyncClient) -> None:
+    owner = await signed_up(client, "Lamarr")
+    body = (await client.get("/api/v1/users/lamarr")).json()
+    assert body["id"] == owner.id
+
+
+async def test_all_digit_usernames_are_refused(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/users/register",
+        json={"username": "12345", "email": "n@example.com", "password": PASSWORD},
+    )
+    assert response.status_code == 422

@@ -41,10 +41,18 @@ from sqlalchemy import Dialect, Table, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from lugx.platform.db import Database
-from lugx.platform.errors import Conflict
+from lugx.platform.errors import Conflict, LugxError
 from lugx.platform.service import ServiceContext
+from lugx.services.catalog import repository as repo
 from lugx.services.catalog import seed_words as words
-from lugx.services.catalog.models import FEATURES, PLATFORMS, Base, Game, Publisher
+from lugx.services.catalog.models import (
+    FEATURES,
+    PLATFORMS,
+    Base,
+    Game,
+    Publisher,
+    PublisherMember,
+)
 from lugx.services.catalog.review_scores import review_description, review_score
 from lugx.services.catalog.taxonomy import GENRES
 
@@ -1292,6 +1300,9 @@ async def count_games(target: ServiceContext | Database) -> int:
 # --- the quick start ------------------------------------------------------------------------
 
 
+DEMO_PUBLISHER_LOGIN = "studio"
+
+
 async def seed_demo(ctx: ServiceContext) -> None:
     """`lugx up`'s first start: a small store to browse, only into an empty catalog."""
     async with ctx.db.session(write=False) as session:
@@ -1299,3 +1310,27 @@ async def seed_demo(ctx: ServiceContext) -> None:
             return
     report = await load(ctx, generate(DEMO_GAMES, DEMO_SEED))
     log.info("demo catalog loaded", games=report.rows["games"])
+    await _adopt_demo_publisher(ctx)
+
+
+async def _adopt_demo_publisher(ctx: ServiceContext) -> None:
+    """Make the demo `studio` account (README) a member of the demo publisher with the most
+    games, so the publisher's journey works from the first start."""
+    from lugx.services.users.client import UsersClient  # the users service's public client
+
+    try:
+        studio = await ctx.clients.get(UsersClient).profile(DEMO_PUBLISHER_LOGIN)
+    except LugxError:
+        log.info("no demo publisher account to link", login=DEMO_PUBLISHER_LOGIN)
+        return
+    async with ctx.db.session() as session:
+        busiest = (
+            await session.execute(
+                select(Game.publisher_id)
+                .group_by(Game.publisher_id)
+                .order_by(func.count().desc(), Game.publisher_id)
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if busiest is not None and not await repo.is_member(session, busiest, studio.id):
+            session.add(PublisherMember(publisher_id=busiest, user_id=studio.id, role="owner"))

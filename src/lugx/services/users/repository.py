@@ -34,6 +34,11 @@ async def user_by_account_id(session: AsyncSession, account_id: int) -> User | N
     return result.scalar_one_or_none()
 
 
+async def user_by_username(session: AsyncSession, username: str) -> User | None:
+    result = await session.execute(select(User).where(User.username_key == username.lower()))
+    return result.scalar_one_or_none()
+
+
 async def user_by_login(session: AsyncSession, login: str) -> User | None:
     key = login.strip().lower()
     result = await session.execute(

@@ -50,7 +50,7 @@ def accounts_of(request: Request) -> Accounts:
 
 AccountsDep = Annotated[Accounts, Depends(accounts_of)]
 UserRef = Annotated[
-    str, Path(min_length=1, max_length=40, description="User UUID or integer account_id")
+    str, Path(min_length=1, max_length=40, description="User UUID, integer account_id or username")
 ]
 
 

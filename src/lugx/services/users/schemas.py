@@ -40,6 +40,15 @@ class RegisterRequest(Strict):
     email: EmailStr = Field(max_length=254)
     password: Password
 
+    @field_validator("username")
+    @classmethod
+    def _not_all_digits(cls, value: str) -> str:
+        # Profiles are found by UUID, account_id or username: an all-digit name would be
+        # mistaken for an account_id.
+        if value.isdigit():
+            raise ValueError("a username needs at least one letter")
+        return value
+
 
 class LoginRequest(Strict):
     login: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254)]

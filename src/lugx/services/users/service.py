@@ -431,13 +431,14 @@ async def public_profile(
 
 async def _find_by_ref(session: AsyncSession, ref: str) -> User:
     user: User | None = None
-    if ref.isascii() and ref.isdecimal() and len(ref) <= 18:
-        user = await repo.user_by_account_id(session, int(ref))
+    if ref.isascii() and ref.isdecimal():
+        user = await repo.user_by_account_id(session, int(ref)) if len(ref) <= 18 else None
     else:
         try:
             user = await repo.user_by_id(session, uuid.UUID(ref))
         except ValueError:
-            user = None
+            # A username, like a profile's vanity URL (usernames are never all digits).
+            user = await repo.user_by_username(session, ref)
     if user is None or not user.is_active:
         raise NotFound("No such user")
     return user
