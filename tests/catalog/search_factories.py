@@ -29,7 +29,7 @@ from lugx.services.catalog.models import (
     Tag,
     mask_of,
 )
-from lugx.services.catalog.search import rebuild_index, reindex_game, variants_table
+from lugx.services.catalog.search import clear_index, rebuild_index, reindex_game, variants_table
 from tests.conftest import database_of
 
 SEARCH = "/api/v1/catalog/games"
@@ -178,6 +178,11 @@ async def delete_game(db: Database, app_id: int) -> None:
 async def rebuild(db: Database) -> None:
     async with db.session() as session:
         await rebuild_index(session)
+
+
+async def clear(db: Database) -> None:
+    async with db.session() as session:
+        await clear_index(session)
 
 
 async def forget_typo_table(db: Database) -> None:

@@ -16,6 +16,7 @@ from tests.catalog.search_factories import (
     add_game,
     add_games,
     catalog_db,
+    clear,
     delete_game,
     every_page,
     forget_typo_table,
@@ -431,6 +432,19 @@ async def test_a_rebuild_gives_the_same_answers(client: httpx.AsyncClient, db: D
     await rebuild(db)
     assert [await titles(client, **q) for q in queries] == before
     assert before[1] == ["Hollow Mountain", "Hollow Knight"]
+
+
+async def test_a_cleared_index_finds_nothing_until_rebuilt(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    games = await add_games(db, GameSpec("Hollow Knight"), GameSpec("Hades"))
+    await clear(db)
+    assert await titles(client, q="hollow") == []
+    assert await titles(client, q="holow") == []  # the typo table went too
+    await delete_game(db, games[1].app_id)  # nothing left to take out of the index
+    await rebuild(db)
+    assert await titles(client, q="holow") == ["Hollow Knight"]
+    assert await titles(client, q="hades") == []
 
 
 async def test_the_index_keeps_the_store_order_of_games_added_one_by_one(

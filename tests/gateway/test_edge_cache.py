@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp
 from structlog.testing import capture_logs
 
-from lugx.gateway import create_gateway
+from lugx.gateway import create_gateway, distributed_gateway
 from lugx.gateway.edge_cache import (
     EVENT_TYPES,
     REMEMBERED_DROPS,
@@ -569,6 +569,17 @@ async def test_the_settings_can_turn_it_off(
     on = edge_cache_for(settings_factory(), wiring.transport)
     assert on is not None
     assert on.max_entries == 10_000
+
+
+async def test_the_distributed_gateway_caches_only_with_a_broker(
+    settings_factory: Callable[..., Settings],
+) -> None:
+    """Without a broker no event could reach it: a cache there would serve stale prices."""
+    free = settings_factory(broker_url=None, service_urls={"catalog": "http://127.0.0.1:9"})
+    async with client_for(distributed_gateway(free)) as http:
+        response = await http.get(f"{GAME}/7")
+    assert response.status_code == 502  # nothing listens there; the point is what is absent:
+    assert "x-cache" not in response.headers
 
 
 class UnreachableBroker:

@@ -34,26 +34,29 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cache
-from typing import Any, Literal, Protocol, get_args
+from typing import Any, Literal, Protocol, cast, get_args
 
 import orjson
 from sqlalchemy import (
     Column,
     ColumnElement,
+    Date,
+    Integer,
     MetaData,
+    Select,
     String,
     Table,
     and_,
+    bindparam,
     exists,
     func,
-    literal,
     or_,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
-from lugx.platform.db import utcnow
+from lugx.platform.db import UTCDateTime, utcnow
 from lugx.platform.errors import BadRequest, ValidationFailed
 from lugx.platform.money import SUPPORTED_CURRENCIES, Money
 from lugx.platform.pagination import decode_cursor, encode_cursor
@@ -67,7 +70,7 @@ from lugx.services.catalog.models import (
     Genre,
     Tag,
 )
-from lugx.services.catalog.pricing import final_price_sql, on_sale_sql, quote
+from lugx.services.catalog.pricing import final_price_sql, next_price_change, on_sale_sql, quote
 from lugx.services.catalog.schemas import (
     MAX_PRICE,
     PriceBand,
@@ -216,6 +219,7 @@ def words_of(q: str) -> tuple[str, ...]:
 
 MIN_CORRECTED_LENGTH = 4
 TWO_EDITS_FROM = 8
+MAX_DOUBLE_DELETIONS_LENGTH = 20  # 190 keys; longer words get one-edit corrections only
 
 
 def allowed_edits(word: str) -> int:
@@ -245,7 +249,7 @@ def query_variants(word: str) -> set[str]:
     if edits == 0:
         return set()
     found = {word} | _deletions(word)
-    if edits > 1:
+    if edits > 1 and len(word) <= MAX_DOUBLE_DELETIONS_LENGTH:
         found |= {d for one in _deletions(word) for d in _deletions(one)}
     return {v for v in found if len(v) >= 3}
 
@@ -319,7 +323,7 @@ async def resolve_terms(
                 variants_table.c.variant.in_(sorted(wanted))
             )
         )
-        for variant, term in rows.tuples():
+        for variant, term in rows:
             found.setdefault(variant, set()).add(term)
     terms = []
     for word in words:
@@ -381,47 +385,115 @@ def _mask(names: Iterable[str], bits: dict[str, int]) -> int:
     return mask
 
 
-def row_filters(filters: Filters, now: datetime) -> list[ColumnElement[bool]]:
+# Statements are built once per shape (which filters are set, which sort, which page) with named
+# bound values, and kept: building and hashing a statement costs more than running most searches.
+NOW = bindparam("now", type_=UTCDateTime())
+
+
+def bound_now() -> datetime:
+    """The request's moment as a bound value, for the pricing rules' SQL (which take a moment)."""
+    return cast(datetime, NOW)
+
+
+RowShape = tuple[bool, bool, bool | None, bool | None, bool, bool]
+
+
+def row_shape(filters: Filters) -> RowShape:
+    return (
+        filters.price_min is not None,
+        filters.price_max is not None,
+        filters.on_sale,
+        filters.free,
+        filters.released_after is not None,
+        filters.released_before is not None,
+    )
+
+
+def row_filters(shape: RowShape) -> list[ColumnElement[bool]]:
     """Conditions on the game row that change over time (price, sale) or are not in the index."""
+    has_min, has_max, on_sale, free, has_after, has_before = shape
     conditions: list[ColumnElement[bool]] = [Game.status == "published"]
-    if filters.price_min is not None or filters.price_max is not None:
-        final = final_price_sql(now)
-        if filters.price_min is not None:
-            conditions.append(final >= filters.price_min)
-        if filters.price_max is not None:
-            conditions.append(final <= filters.price_max)
-    if filters.on_sale is not None:
-        conditions.append(on_sale_sql(now) if filters.on_sale else ~on_sale_sql(now))
-    if filters.free is not None:
-        conditions.append(Game.base_price == 0 if filters.free else Game.base_price > 0)
-    if filters.released_after is not None:
-        conditions.append(Game.release_date >= filters.released_after)
-    if filters.released_before is not None:
-        conditions.append(Game.release_date <= filters.released_before)
+    final = final_price_sql(bound_now())
+    if has_min:
+        conditions.append(final >= bindparam("price_min", type_=Integer()))
+    if has_max:
+        conditions.append(final <= bindparam("price_max", type_=Integer()))
+    if on_sale is not None:
+        running = on_sale_sql(bound_now())
+        conditions.append(running if on_sale else ~running)
+    if free is not None:
+        conditions.append(Game.base_price == 0 if free else Game.base_price > 0)
+    if has_after:
+        conditions.append(Game.release_date >= bindparam("released_after", type_=Date()))
+    if has_before:
+        conditions.append(Game.release_date <= bindparam("released_before", type_=Date()))
     return conditions
 
 
-def taxonomy_filters(filters: Filters) -> list[ColumnElement[bool]]:
-    """The taxonomy filters as conditions on the game row (where the index does not hold them)."""
+def row_params(filters: Filters, now: datetime) -> dict[str, Any]:
+    values = {
+        "now": now,
+        "price_min": filters.price_min,
+        "price_max": filters.price_max,
+        "released_after": filters.released_after,
+        "released_before": filters.released_before,
+    }
+    return {name: value for name, value in values.items() if value is not None}
+
+
+TaxonomyShape = tuple[int, int, bool, bool, int]
+
+
+def taxonomy_shape(filters: Filters) -> TaxonomyShape:
+    return (
+        len(filters.genres),
+        len(filters.tags),
+        bool(filters.platforms_mask),
+        bool(filters.features_mask),
+        len(filters.types),
+    )
+
+
+def taxonomy_filters(shape: TaxonomyShape) -> list[ColumnElement[bool]]:
+    """The taxonomy filters as conditions on the game row (where the index does not hold them),
+    with bound values named as in `taxonomy_params`."""
+    genres, tags, platforms, features, types = shape
     conditions: list[ColumnElement[bool]] = []
-    for slug in filters.genres:
+    for i in range(genres):
         conditions.append(
             exists()
             .where(GameGenre.game_id == Game.id, GameGenre.genre_id == Genre.id)
-            .where(Genre.slug == slug)
+            .where(Genre.slug == bindparam(f"genre_{i}", type_=String()))
+            .correlate(Game)  # only the game: facet counts join genres and tags outside
         )
-    for slug in filters.tags:
+    for i in range(tags):
         conditions.append(
-            exists().where(GameTag.game_id == Game.id, GameTag.tag_id == Tag.id, Tag.slug == slug)
+            exists()
+            .where(GameTag.game_id == Game.id, GameTag.tag_id == Tag.id)
+            .where(Tag.slug == bindparam(f"tag_{i}", type_=String()))
+            .correlate(Game)
         )
-    if filters.platforms_mask:
-        conditions.append(Game.platforms_mask.op("&")(filters.platforms_mask) != 0)
-    if filters.features_mask:
-        mask = filters.features_mask
+    if platforms:
+        conditions.append(Game.platforms_mask.op("&")(bindparam("platforms", type_=Integer())) != 0)
+    if features:
+        mask = bindparam("features", type_=Integer())
         conditions.append(Game.features_mask.op("&")(mask) == mask)
-    if filters.types:
-        conditions.append(Game.type.in_(filters.types))
+    if types:
+        conditions.append(
+            Game.type.in_([bindparam(f"type_{i}", type_=String()) for i in range(types)])
+        )
     return conditions
+
+
+def taxonomy_params(filters: Filters) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "platforms": filters.platforms_mask,
+        "features": filters.features_mask,
+    }
+    params.update((f"genre_{i}", slug) for i, slug in enumerate(filters.genres))
+    params.update((f"tag_{i}", slug) for i, slug in enumerate(filters.tags))
+    params.update((f"type_{i}", name) for i, name in enumerate(filters.types))
+    return params
 
 
 KeyKind = Literal["int", "str", "date"]
@@ -429,59 +501,121 @@ KeyKind = Literal["int", "str", "date"]
 
 @dataclass(frozen=True)
 class SortKey:
-    """One column of a sort: how to compute it on the game row, which way it runs, and how its
-    value is written in a cursor."""
+    """One column of a sort: how to compute it on the game row, which way it runs, whether it
+    may be NULL (such rows come last), and how its value is written in a cursor."""
 
     name: str
-    expression: Callable[[datetime], ColumnElement[Any]]
+    expression: Callable[[], ColumnElement[Any]]
     descending: bool
     kind: KeyKind = "int"
+    nullable: bool = False
 
 
-APP_ID_KEY = SortKey("app_id", lambda _now: Game.app_id.expression, descending=False)
-POPULARITY_KEY = SortKey("popularity", lambda _now: Game.popularity.expression, descending=True)
+APP_ID_KEY = SortKey("app_id", lambda: Game.app_id.expression, descending=False)
+POPULARITY_KEY = SortKey("popularity", lambda: Game.popularity.expression, descending=True)
 
 # Every sort ends with app_id (unique), so keys never tie and keyset pages never skip or repeat.
+# Plain columns where the games table has an index on them (release date, review score): a
+# browse without words then walks that index instead of sorting the catalog.
 SORT_KEYS: dict[str, tuple[SortKey, ...]] = {
     "top_sellers": (POPULARITY_KEY, APP_ID_KEY),
     "release_date": (
-        SortKey(
-            "release_date",
-            lambda _now: func.coalesce(Game.release_date, literal(date.min)),
-            descending=True,
-            kind="date",
-        ),
+        SortKey("release_date", lambda: Game.release_date.expression, True, "date", True),
         APP_ID_KEY,
     ),
-    "price": (SortKey("price", final_price_sql, descending=False), APP_ID_KEY),
+    "price": (SortKey("price", lambda: final_price_sql(bound_now()), False), APP_ID_KEY),
     "review_score": (
-        SortKey("score", lambda _now: func.coalesce(Game.review_score, -1), descending=True),
-        SortKey("reviews", lambda _now: Game.review_total.expression, descending=True),
+        SortKey("score", lambda: Game.review_score.expression, True, nullable=True),
+        SortKey("reviews", lambda: Game.review_total.expression, descending=True),
         APP_ID_KEY,
     ),
-    "name": (SortKey("name", lambda _now: func.lower(Game.title), False, "str"), APP_ID_KEY),
+    "name": (SortKey("name", lambda: func.lower(Game.title), False, "str"), APP_ID_KEY),
 }
-TIERS = 3  # whole words in the title, title prefixes, anywhere
+AnySelect = Select[*tuple[Any, ...]]
+TIERS = 3  # relevance: whole title words, title word starts, anywhere
 
 
-def after(
-    keys: Sequence[tuple[ColumnElement[Any], bool]], values: Sequence[Any]
-) -> ColumnElement[bool]:
-    """Rows strictly after `values` in the order of `keys` ((expression, descending) pairs)."""
-    clauses = []
-    for i, (expression, descending) in enumerate(keys):
-        earlier = [keys[j][0] == values[j] for j in range(i)]
-        beyond = expression < values[i] if descending else expression > values[i]
-        clauses.append(and_(*earlier, beyond))
-    return or_(*clauses)
+@dataclass(frozen=True)
+class Ordering:
+    """A sort's expressions on the game row, ready for ORDER BY and keyset conditions."""
+
+    keys: tuple[SortKey, ...]
+    columns: tuple[ColumnElement[Any], ...]
+
+    @classmethod
+    def of(cls, keys: Sequence[SortKey]) -> Ordering:
+        return cls(tuple(keys), tuple(key.expression() for key in keys))
+
+    def order_by(self) -> list[ColumnElement[Any]]:
+        clauses: list[ColumnElement[Any]] = []
+        for key, column in zip(self.keys, self.columns, strict=True):
+            clause = column.desc() if key.descending else column.asc()
+            clauses.append(clause.nulls_last() if key.nullable else clause)
+        return clauses
+
+    def after(self, nulls: Sequence[bool], prefix: str = "after") -> ColumnElement[bool]:
+        """Rows strictly after the position bound as `<prefix>_0`, `<prefix>_1`... (`nulls`
+        says which of its values are NULL: those are not bound)."""
+        pairs = list(zip(self.keys, self.columns, strict=True))
+        values = [
+            bindparam(f"{prefix}_{i}", type_=column.type) for i, (_, column) in enumerate(pairs)
+        ]
+        clauses = []
+        for i, (key, column) in enumerate(pairs):
+            if nulls[i]:
+                continue  # nothing sorts after NULL on this key: only the later keys can tell
+            earlier = [
+                pairs[j][1].is_(None) if nulls[j] else pairs[j][1] == values[j] for j in range(i)
+            ]
+            beyond = column < values[i] if key.descending else column > values[i]
+            if key.nullable:
+                beyond = or_(beyond, column.is_(None))
+            clauses.append(and_(*earlier, beyond))
+        return or_(*clauses)
 
 
-def sort_columns(sort: str, now: datetime) -> list[tuple[ColumnElement[Any], bool]]:
-    return [(key.expression(now), key.descending) for key in SORT_KEYS[sort]]
+def sort_ordering(sort: str) -> Ordering:
+    return Ordering.of(SORT_KEYS[sort])
 
 
-def order_by(columns: Sequence[tuple[ColumnElement[Any], bool]]) -> list[ColumnElement[Any]]:
-    return [column.desc() if descending else column.asc() for column, descending in columns]
+def after_params(values: Sequence[Any], prefix: str = "after") -> dict[str, Any]:
+    return {f"{prefix}_{i}": value for i, value in enumerate(values) if value is not None}
+
+
+def nulls_of(values: Sequence[Any] | None) -> tuple[bool, ...] | None:
+    return None if values is None else tuple(value is None for value in values)
+
+
+# What a result line shows (views.summary, pricing.quote): the rest of the row (the long
+# description, media and requirements as JSON) is a good part of the cost of a page otherwise.
+SUMMARY_COLUMNS = (
+    Game.id,
+    Game.app_id,
+    Game.type,
+    Game.title,
+    Game.slug,
+    Game.short_description,
+    Game.base_price,
+    Game.discount_percent,
+    Game.discount_starts_at,
+    Game.discount_ends_at,
+    Game.review_total,
+    Game.review_positive,
+    Game.review_score,
+    Game.review_description,
+    Game.recent_review_score,
+    Game.recent_review_description,
+    Game.header_image,
+    Game.release_date,
+    Game.coming_soon,
+    Game.platforms_mask,
+    Game.publisher_name,
+)
+
+
+def lines() -> Select[Game]:
+    """Games as a result line needs them (only SUMMARY_COLUMNS are loaded)."""
+    return select(Game).options(load_only(*SUMMARY_COLUMNS))
 
 
 # --- the plan a backend runs ------------------------------------------------------------------
@@ -510,8 +644,8 @@ class Plan:
 
 @dataclass(frozen=True)
 class Hit:
-    app_id: int
-    key: tuple[Any, ...]
+    game: Game
+    key: tuple[Any, ...]  # its position, for the cursor
 
 
 @dataclass
@@ -534,11 +668,13 @@ class SearchBackend(Protocol):
 
     async def suggest(
         self, session: AsyncSession, terms: Sequence[Term], limit: int
-    ) -> list[int]: ...
+    ) -> list[Game]: ...
 
     async def reindex(self, session: AsyncSession, game_id: uuid.UUID) -> None: ...
 
     async def rebuild(self, session: AsyncSession) -> None: ...
+
+    async def clear(self, session: AsyncSession) -> None: ...
 
 
 @cache
@@ -568,10 +704,10 @@ def price_band_cases(final: ColumnElement[Any]) -> dict[str, ColumnElement[bool]
     return cases
 
 
-def count_columns(now: datetime) -> list[ColumnElement[int]]:
+def count_columns() -> list[ColumnElement[int]]:
     """One row of counts over a filtered set: the total, each platform, each price band."""
     conditions = [Game.platforms_mask.op("&")(bit) != 0 for bit in PLATFORMS.values()]
-    conditions += list(price_band_cases(final_price_sql(now)).values())
+    conditions += list(price_band_cases(final_price_sql(bound_now())).values())
     return [func.count(), *(func.count().filter(condition) for condition in conditions)]
 
 
@@ -610,17 +746,19 @@ def fingerprint(query: SearchQuery, terms: Sequence[str], sort: str) -> str:
     return base64.urlsafe_b64encode(digest).decode()
 
 
-def _cursor_kinds(sort: str) -> tuple[KeyKind, ...]:
+def _cursor_kinds(sort: str) -> tuple[tuple[KeyKind, bool], ...]:
     if sort == "relevance":
-        return ("int", "int", "int")
-    return tuple(key.kind for key in SORT_KEYS[sort])
+        return (("int", False), ("int", False), ("int", False))
+    return tuple((key.kind, key.nullable) for key in SORT_KEYS[sort])
 
 
 def _to_json(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def _from_json(value: Any, kind: KeyKind) -> Any:
+def _from_json(value: Any, kind: KeyKind, nullable: bool) -> Any:
+    if value is None and nullable:
+        return None
     if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
         if abs(value) < 2**53:
             return value
@@ -649,7 +787,7 @@ def decode_position(secret: bytes, cursor: str, shape: str, sort: str) -> tuple[
     kinds = _cursor_kinds(sort)
     if not isinstance(values, list) or len(values) != len(kinds):
         raise BadRequest("The cursor is not valid; start again without it", code="invalid-cursor")
-    return tuple(_from_json(v, k) for v, k in zip(values, kinds, strict=True))
+    return tuple(_from_json(v, *kind) for v, kind in zip(values, kinds, strict=True))
 
 
 # --- searching ------------------------------------------------------------------------------
@@ -680,8 +818,7 @@ async def search_games(session: AsyncSession, query: SearchQuery, *, secret: byt
             hits = await backend.page(session, plan)
     more = len(hits) > query.limit
     hits = hits[: query.limit]
-    games = await _games(session, [h.app_id for h in hits])
-    items = await summaries(session, games, query.now, query.currency)
+    items = await summaries(session, [hit.game for hit in hits], query.now, query.currency)
     page = SearchPage(
         items=items,
         next_cursor=encode_position(secret, shape, hits[-1].key) if more else None,
@@ -692,43 +829,6 @@ async def search_games(session: AsyncSession, query: SearchQuery, *, secret: byt
         page.facets = _facets(counts)
         page.total = counts.total
     return page
-
-
-# What a result line shows (views.summary, pricing.quote): the rest of the row (the long
-# description, media and requirements as JSON) is a good part of the cost of a page otherwise.
-SUMMARY_COLUMNS = (
-    Game.id,
-    Game.app_id,
-    Game.type,
-    Game.title,
-    Game.slug,
-    Game.short_description,
-    Game.base_price,
-    Game.discount_percent,
-    Game.discount_starts_at,
-    Game.discount_ends_at,
-    Game.review_total,
-    Game.review_positive,
-    Game.review_score,
-    Game.review_description,
-    Game.recent_review_score,
-    Game.recent_review_description,
-    Game.header_image,
-    Game.release_date,
-    Game.coming_soon,
-    Game.platforms_mask,
-    Game.publisher_name,
-)
-
-
-async def _games(session: AsyncSession, app_ids: Sequence[int]) -> list[Game]:
-    if not app_ids:
-        return []
-    rows = await session.execute(
-        select(Game).options(load_only(*SUMMARY_COLUMNS)).where(Game.app_id.in_(app_ids))
-    )
-    by_id = {game.app_id: game for game in rows.scalars()}
-    return [by_id[app_id] for app_id in app_ids if app_id in by_id]
 
 
 def _facets(counts: Counts) -> SearchFacets:
@@ -743,35 +843,50 @@ def _facets(counts: Counts) -> SearchFacets:
     )
 
 
+SUGGEST_SECONDS = 30  # how long a list of suggestions may be reused (shorter if a price changes)
+
+
 async def suggest(session: AsyncSession, q: str, limit: int, now: datetime) -> SuggestPage:
     """Search-as-you-type: published games whose title words start with the typed words (typos
     corrected as in search), the most popular first."""
+    page, _ = await suggest_with_lifetime(session, q, limit, now)
+    return page
+
+
+async def suggest_with_lifetime(
+    session: AsyncSession, q: str, limit: int, now: datetime
+) -> tuple[SuggestPage, int]:
+    """Suggestions, and for how many seconds they stay true: until a price shown changes (a
+    discount starts or ends), SUGGEST_SECONDS at most."""
     if len(q) > MAX_QUERY_LENGTH:
         raise _invalid("q", f"at most {MAX_QUERY_LENGTH} characters")
     if not 1 <= limit <= MAX_SUGGESTIONS:
         raise _invalid("limit", f"between 1 and {MAX_SUGGESTIONS}")
     words = words_of(q)
     if not words:
-        return SuggestPage(items=[])
+        return SuggestPage(items=[]), SUGGEST_SECONDS
     backend = backend_of(session)
     found = await backend.suggest(session, [Term(word, (word,)) for word in words], limit)
     if not found:  # as in search: typos are looked at only when nothing matched
         terms = await resolve_terms(session, backend, words)
         if any(t.corrected for t in terms) and all(t.words for t in terms):
             found = await backend.suggest(session, terms, limit)
-    games = await _games(session, found)
-    return SuggestPage(
-        items=[
-            Suggestion(
-                app_id=game.app_id,
-                title=game.title,
-                slug=game.slug,
-                header_image=game.header_image,
-                final_price=Money(amount=quote(game, now).final, currency="USD"),
-            )
-            for game in games
-        ]
-    )
+    lifetime = SUGGEST_SECONDS
+    for game in found:
+        change = next_price_change(game, now)
+        if change is not None:
+            lifetime = min(lifetime, int((change - now).total_seconds()))
+    items = [
+        Suggestion(
+            app_id=game.app_id,
+            title=game.title,
+            slug=game.slug,
+            header_image=game.header_image,
+            final_price=Money(amount=quote(game, now).final, currency="USD"),
+        )
+        for game in found
+    ]
+    return SuggestPage(items=items), max(0, lifetime)
 
 
 # --- keeping the index ------------------------------------------------------------------------
@@ -788,3 +903,9 @@ async def rebuild_index(session: AsyncSession) -> None:
     """Index every published game from scratch, in one go: after a bulk load, or to repair."""
     await session.flush()
     await backend_of(session).rebuild(session)
+
+
+async def clear_index(session: AsyncSession) -> None:
+    """Empty the index in one go: before the catalog itself is emptied (`lugx seed --replace`),
+    so games deleted afterwards have nothing left to take out of it one by one."""
+    await backend_of(session).clear(session)

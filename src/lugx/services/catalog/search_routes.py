@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from lugx.platform.db import DbSession, utcnow
 from lugx.platform.errors import BadRequest
+from lugx.platform.http_cache import etag_of, public_max_age, respond
 from lugx.services.catalog.schemas import (
     MAX_PRICE,
     Feature,
@@ -31,7 +32,7 @@ from lugx.services.catalog.search import (
     MAX_SUGGESTIONS,
     SearchQuery,
     search_games,
-    suggest,
+    suggest_with_lifetime,
 )
 
 PREFIX = "/api/v1/catalog"
@@ -162,9 +163,13 @@ async def search(
     summary="Search-as-you-type: titles starting with the typed words",
 )
 async def suggestions(
+    request: Request,
     session: DbSession,
     q: Annotated[str, Query(max_length=MAX_QUERY_LENGTH)] = "",
     limit: Annotated[int, Query(ge=1, le=MAX_SUGGESTIONS)] = 8,
 ) -> Response:
-    page = await suggest(session, q, limit, utcnow())
-    return Response(page.model_dump_json(), media_type=JSON)
+    """Public and short-lived (30 s at most, less when a price shown is about to change): the
+    gateway's edge cache may answer a repeated prefix, as search-as-you-type repeats them."""
+    page, seconds = await suggest_with_lifetime(session, q, limit, utcnow())
+    body = page.model_dump_json().encode()
+    return respond(request, body, etag_of(body), public_max_age(seconds))

@@ -19,7 +19,9 @@ must walk the index first, never the games table).
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -29,7 +31,6 @@ from sqlalchemy import (
     FromClause,
     Integer,
     MetaData,
-    Select,
     Table,
     Text,
     Uuid,
@@ -47,17 +48,23 @@ from sqlalchemy.sql.selectable import Join
 
 from lugx.services.catalog.models import FEATURES, PLATFORMS, Game
 from lugx.services.catalog.search import (
+    TIERS,
+    AnySelect,
     Counts,
     Filters,
     Hit,
     Plan,
+    RowShape,
     Term,
-    after,
+    after_params,
     count_columns,
     counts_from,
-    order_by,
+    lines,
+    nulls_of,
     row_filters,
-    sort_columns,
+    row_params,
+    row_shape,
+    sort_ordering,
     stored_variants,
     variants_table,
     words_in,
@@ -75,6 +82,14 @@ docs = Table(
     Column("title", Text, nullable=False),
     Column("keywords", Text, nullable=False),
     Column("facets", Text, nullable=False),
+)
+vocab = Table(
+    "game_search_vocab",  # fts5vocab 'col': each word of each column, with its documents
+    _metadata,
+    Column("term", Text),
+    Column("col", Text),
+    Column("doc", Integer),
+    Column("cnt", Integer),
 )
 fts = Table(
     "game_search",
@@ -121,8 +136,9 @@ def _indexed_games() -> FromClause:
     return _CrossJoin(fts, games, Game.app_id == fts.c.rowid.op("&")(APP_BITS))
 
 
-def _match(expression: str) -> ColumnElement[bool]:
-    return fts.c.game_search.op("MATCH")(bindparam(None, expression, type_=Text))
+def _match(name: str) -> ColumnElement[bool]:
+    """`game_search MATCH :name`: the FTS5 expression is a bound value (built by us)."""
+    return fts.c.game_search.op("MATCH")(bindparam(name, type_=Text()))
 
 
 # --- FTS5 expressions (only quoted words of our own: nothing typed is syntax) -----------------
@@ -179,135 +195,188 @@ def _matched_set(plan: Plan) -> str | None:
     return _with_facets(words, _facets(plan.filters))
 
 
+# --- statements, built once per shape ----------------------------------------------------------
+
+MATCH = "match"  # bound FTS expressions: match, match_0, match_1, match_2
+FETCH = bindparam("fetch", type_=Integer())
+
+
+def _doc_after(name: str = "after_doc") -> ColumnElement[bool]:
+    return fts.c.rowid > bindparam(name, type_=Integer())
+
+
+@lru_cache(maxsize=128)
+def _relevance(first_tier: int, resumed: bool, shape: RowShape) -> AnySelect:
+    """The page in relevance order: each tier walked in store order (rowid), a page at most,
+    then merged; the games of the page joined to it."""
+    tiers: list[AnySelect] = []
+    for tier in range(first_tier, TIERS):
+        where = [_match(f"{MATCH}_{tier}"), *row_filters(shape)]
+        if resumed and tier == first_tier:
+            where.append(_doc_after())
+        stmt = (
+            select(literal(tier).label("tier"), fts.c.rowid.label("doc"))
+            .select_from(_indexed_games())
+            .where(*where)
+            .order_by(fts.c.rowid)
+            .limit(FETCH)
+        )
+        tiers.append(select(stmt.subquery()))
+    merged = union_all(*tiers).subquery()
+    page = select(merged).order_by(merged.c.tier, merged.c.doc).limit(FETCH).subquery()
+    return (
+        lines()
+        .add_columns(page.c.tier, page.c.doc)
+        .join(page, Game.app_id == page.c.doc.op("&")(APP_BITS))
+        .order_by(page.c.tier, page.c.doc)
+    )
+
+
+@lru_cache(maxsize=128)
+def _store_order(resumed: bool, shape: RowShape) -> AnySelect:
+    """The page in store order (top sellers) from the index: the FTS rowid order itself."""
+    where = [_match(MATCH), *row_filters(shape)]
+    if resumed:
+        where.append(_doc_after())
+    page = (
+        select(fts.c.rowid.label("doc"))
+        .select_from(_indexed_games())
+        .where(*where)
+        .order_by(fts.c.rowid)
+        .limit(FETCH)
+        .subquery()
+    )
+    return (
+        lines()
+        .add_columns(page.c.doc)
+        .join(page, Game.app_id == page.c.doc.op("&")(APP_BITS))
+        .order_by(page.c.doc)
+    )
+
+
+@lru_cache(maxsize=128)
+def _by_columns(
+    sort: str, indexed: bool, resumed: tuple[bool, ...] | None, shape: RowShape
+) -> AnySelect:
+    """The page in the order of a sort's columns, from the index's matches or (no words, no
+    taxonomy filter) from every game."""
+    ordering = sort_ordering(sort)
+    where = row_filters(shape)
+    stmt = lines().add_columns(*ordering.columns)
+    if indexed:
+        where.append(_match(MATCH))
+        stmt = stmt.select_from(_indexed_games())
+    if resumed is not None:
+        where.append(ordering.after(resumed))
+    return stmt.where(*where).order_by(*ordering.order_by()).limit(FETCH)
+
+
+@lru_cache(maxsize=32)
+def _counts(indexed: bool, shape: RowShape) -> tuple[AnySelect, AnySelect]:
+    """Totals, platforms and price bands; then the facet words of every matched game, counted
+    in Python (measured: twice as fast as json_each and GROUP BY in SQLite)."""
+    where = row_filters(shape)
+    source = _indexed_games() if indexed else games
+    if indexed:
+        where.append(_match(MATCH))
+    totals = select(*count_columns()).select_from(source).where(*where)
+    joined = (
+        source.join(docs, docs.c.doc == fts.c.rowid)
+        if indexed
+        else source.join(docs, docs.c.app_id == Game.app_id)
+    )
+    return totals, select(docs.c.facets).select_from(joined).where(*where)
+
+
+# The whole catalog's genre and tag counts, straight from the index's own statistics.
+_CATALOG_FACETS = select(vocab.c.term, vocab.c.doc).where(
+    vocab.c.col == "facets", func.substr(vocab.c.term, 1, 1).in_(("g", "t"))
+)
+_UNFILTERED: RowShape = (False, False, None, None, False, False)
+
+
+@lru_cache(maxsize=8)
+def _known(count: int) -> AnySelect:
+    return select(
+        *(
+            select(literal(1)).select_from(fts).where(_match(f"{MATCH}_{i}")).exists()
+            for i in range(count)
+        )
+    )
+
+
+_SUGGEST = (
+    lines()
+    .join(fts, Game.app_id == fts.c.rowid.op("&")(APP_BITS))
+    .where(_match(MATCH), Game.status == "published")
+    .order_by(fts.c.rowid)
+    .limit(FETCH)
+)
+
+
 # --- the backend ----------------------------------------------------------------------------
 
 
 class SqliteSearch:
     async def known_words(self, session: AsyncSession, words: Sequence[str]) -> set[str]:
-        checks = [
-            select(literal(1))
-            .select_from(fts)
-            .where(_match(f"{{title keywords}} : {_quoted(word)}*"))
-            .exists()
-            .label(f"k{i}")
-            for i, word in enumerate(words)
-        ]
-        row = (await session.execute(select(*checks))).one()
+        params = {
+            f"{MATCH}_{i}": f"{{title keywords}} : {_quoted(word)}*" for i, word in enumerate(words)
+        }
+        row = (await session.execute(_known(len(words)), params)).one()
         return {word for word, known in zip(words, row, strict=True) if known}
 
     async def page(self, session: AsyncSession, plan: Plan) -> list[Hit]:
-        if plan.sort == "relevance":
-            return await self._by_relevance(session, plan)
+        shape = row_shape(plan.filters)
+        params = {**row_params(plan.filters, plan.now), "fetch": plan.fetch}
         matched = _matched_set(plan)
-        if matched is None:
-            return await self._by_columns(session, plan, None)
-        if plan.sort == "top_sellers":
-            return await self._by_store_order(session, plan, matched)
-        return await self._by_columns(session, plan, matched)
-
-    async def _by_relevance(self, session: AsyncSession, plan: Plan) -> list[Hit]:
-        conditions = row_filters(plan.filters, plan.now)
-        first_tier = 0 if plan.after is None else int(plan.after[0])
-        tiers: list[Select[Any]] = []
-        for tier, expression in enumerate(_tier_matches(plan.terms, _facets(plan.filters))):
-            if tier < first_tier:
-                continue
-            where = [_match(expression), *conditions]
-            if plan.after is not None and tier == first_tier:
-                where.append(fts.c.rowid > doc_of(plan.after[1], plan.after[2]))
-            stmt = (
-                select(literal(tier).label("tier"), fts.c.rowid.label("doc"))
-                .select_from(_indexed_games())
-                .where(*where)
-                .order_by(fts.c.rowid)
-                .limit(plan.fetch)
-            )
-            tiers.append(select(stmt.subquery()))
-        if not tiers:
-            return []
-        merged = union_all(*tiers).subquery()
-        rows = await session.execute(
-            select(merged.c.tier, merged.c.doc)
-            .order_by(merged.c.tier, merged.c.doc)
-            .limit(plan.fetch)
-        )
-        hits = []
-        for tier, doc in rows.tuples():
-            popularity, app_id = popularity_and_app_id(doc)
-            hits.append(Hit(app_id, (tier, popularity, app_id)))
-        return hits
-
-    async def _by_store_order(self, session: AsyncSession, plan: Plan, matched: str) -> list[Hit]:
-        where = [_match(matched), *row_filters(plan.filters, plan.now)]
-        if plan.after is not None:
-            where.append(fts.c.rowid > doc_of(plan.after[0], plan.after[1]))
-        rows = await session.execute(
-            select(fts.c.rowid)
-            .select_from(_indexed_games())
-            .where(*where)
-            .order_by(fts.c.rowid)
-            .limit(plan.fetch)
-        )
-        hits = []
-        for (doc,) in rows.tuples():
-            popularity, app_id = popularity_and_app_id(doc)
-            hits.append(Hit(app_id, (popularity, app_id)))
-        return hits
-
-    async def _by_columns(
-        self, session: AsyncSession, plan: Plan, matched: str | None
-    ) -> list[Hit]:
-        columns = sort_columns(plan.sort, plan.now)
-        where = row_filters(plan.filters, plan.now)
+        if plan.sort == "relevance":
+            first_tier = 0 if plan.after is None else int(plan.after[0])
+            facets = _facets(plan.filters)
+            for tier, expression in enumerate(_tier_matches(plan.terms, facets)):
+                params[f"{MATCH}_{tier}"] = expression
+            if plan.after is not None:
+                params["after_doc"] = doc_of(plan.after[1], plan.after[2])
+            stmt = _relevance(first_tier, plan.after is not None, shape)
+            rows = await session.execute(stmt, params)
+            return [Hit(game, (tier, *popularity_and_app_id(doc))) for game, tier, doc in rows]
         if matched is not None:
-            where.append(_match(matched))
+            params[MATCH] = matched
+        if matched is not None and plan.sort == "top_sellers":
+            if plan.after is not None:
+                params["after_doc"] = doc_of(plan.after[0], plan.after[1])
+            rows = await session.execute(_store_order(plan.after is not None, shape), params)
+            return [Hit(game, popularity_and_app_id(doc)) for game, doc in rows]
         if plan.after is not None:
-            where.append(after(columns, plan.after))
-        stmt = select(Game.app_id, *(c for c, _ in columns)).where(*where)
-        stmt = stmt.select_from(_indexed_games() if matched is not None else games)
-        rows = await session.execute(stmt.order_by(*order_by(columns)).limit(plan.fetch))
-        return [Hit(row[0], tuple(row[1:])) for row in rows.tuples()]
+            params.update(after_params(plan.after))
+        stmt = _by_columns(plan.sort, matched is not None, nulls_of(plan.after), shape)
+        result = await session.execute(stmt, params)
+        return [Hit(row[0], tuple(row[1:])) for row in result]
 
     async def counts(self, session: AsyncSession, plan: Plan) -> Counts:
         matched = _matched_set(plan)
-        source = _indexed_games() if matched is not None else games
-        where = row_filters(plan.filters, plan.now)
+        params = row_params(plan.filters, plan.now)
         if matched is not None:
-            where.append(_match(matched))
-        stmt = select(*count_columns(plan.now)).select_from(source).where(*where)
-        counts = counts_from((await session.execute(stmt)).one())
-        if counts.total == 0:
+            params[MATCH] = matched
+        shape = row_shape(plan.filters)
+        totals, facets = _counts(matched is not None, shape)
+        counts = counts_from((await session.execute(totals, params)).one())
+        if not counts.total:
             return counts
-        tokens = func.json_each(docs.c.facets).table_valued("value").alias("token")
-        joined = (
-            source.join(docs, docs.c.app_id == Game.app_id)
-            if matched is None
-            else source.join(docs, docs.c.doc == fts.c.rowid)
-        )
-        kind = func.substr(tokens.c.value, 1, 1)
-        rows = await session.execute(
-            select(tokens.c.value, func.count())
-            .select_from(joined)
-            .join(tokens, literal(True))
-            .where(*where, kind.in_(("g", "t")))
-            .group_by(tokens.c.value)
-        )
-        for token, count in rows.tuples():
-            target = counts.genres if token[0] == "g" else counts.tags
-            target[slug_of(token)] = count
+        tokens: Counter[str] = Counter()
+        if matched is None and shape == _UNFILTERED:
+            tokens.update(dict((await session.execute(_CATALOG_FACETS)).all()))
+        else:
+            for words in (await session.execute(facets, params)).scalars():
+                tokens.update(orjson.loads(words))
+        for token, count in tokens.items():
+            if token[0] in "gt":
+                target = counts.genres if token[0] == "g" else counts.tags
+                target[slug_of(token)] = count
         return counts
 
-    async def suggest(self, session: AsyncSession, terms: Sequence[Term], limit: int) -> list[int]:
-        rows = await session.execute(
-            select(Game.app_id)
-            .select_from(_indexed_games())
-            .where(
-                _match(f"title : ({_all_words(terms, prefix=True)})"), Game.status == "published"
-            )
-            .order_by(fts.c.rowid)
-            .limit(limit)
-        )
-        return list(rows.scalars())
+    async def suggest(self, session: AsyncSession, terms: Sequence[Term], limit: int) -> list[Game]:
+        params = {MATCH: f"title : ({_all_words(terms, prefix=True)})", "fetch": limit}
+        return list((await session.execute(_SUGGEST, params)).scalars().all())
 
     async def reindex(self, session: AsyncSession, game_id: uuid.UUID) -> None:
         for statement in (FORGET_GAME, DROP_DOC, ADD_GAME, INDEX_GAME):
@@ -324,6 +393,10 @@ class SqliteSearch:
 
     async def rebuild(self, session: AsyncSession) -> None:
         for statement in REBUILD:
+            await session.execute(statement)
+
+    async def clear(self, session: AsyncSession) -> None:
+        for statement in CLEAR:
             await session.execute(statement)
 
 
@@ -410,4 +483,9 @@ REBUILD = (
         WHERE length(term) >= 4
         """
     ),
+)
+CLEAR = (
+    text("DELETE FROM game_search_docs"),
+    text("INSERT INTO game_search(game_search) VALUES ('delete-all')"),
+    text("DELETE FROM game_search_variants"),
 )

@@ -124,12 +124,18 @@ POSTGRES_UP = [
     SELECT g.app_id,
         setweight(to_tsvector('simple', unaccent(g.title)), 'A')
         || setweight(to_tsvector('simple', unaccent(
-            coalesce((SELECT string_agg(t.name, ' ') FROM game_tags gt JOIN tags t ON t.id = gt.tag_id
-                      WHERE gt.game_id = g.id), '')
-            || ' ' || coalesce((SELECT string_agg(d, ' ')
-                                FROM json_array_elements_text(g.developers) AS d), '')
-            || ' ' || g.publisher_name)), 'B')
-    FROM games g WHERE g.status = 'published'
+            coalesce(tn.names, '') || ' ' || coalesce(dv.names, '') || ' ' || g.publisher_name
+        )), 'B')
+    FROM games g
+    LEFT JOIN (
+        SELECT gt.game_id, string_agg(t.name, ' ') AS names
+        FROM game_tags gt JOIN tags t ON t.id = gt.tag_id
+        GROUP BY gt.game_id
+    ) AS tn ON tn.game_id = g.id
+    LEFT JOIN LATERAL (
+        SELECT string_agg(d, ' ') AS names FROM json_array_elements_text(g.developers) AS d
+    ) AS dv ON true
+    WHERE g.status = 'published'
     """,
     """
     WITH terms AS (
@@ -164,7 +170,24 @@ def _run(statements: list[str]) -> None:
         op.execute(sql)
 
 
+# What a search reads of a matched game to filter and sort it (models.Game declares it too).
+COVERING_COLUMNS = [
+    "app_id",
+    "status",
+    "base_price",
+    "discount_percent",
+    "discount_starts_at",
+    "discount_ends_at",
+    "release_date",
+    "popularity",
+    "review_score",
+    "review_total",
+    "platforms_mask",
+]
+
+
 def upgrade() -> None:
+    op.create_index("ix_games_search", "games", COVERING_COLUMNS, unique=False)
     if op.get_bind().dialect.name == "postgresql":
         _run(POSTGRES_UP)
     else:
@@ -176,3 +199,4 @@ def downgrade() -> None:
         _run(POSTGRES_DOWN)
     else:
         _run(SQLITE_DOWN)
+    op.drop_index("ix_games_search", table_name="games")
