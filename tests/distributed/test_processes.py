@@ -35,8 +35,9 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) ->
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[dict[str, object]]:
-    users_port, gateway_port = free_port(), free_port()
+    users_port, catalog_port, gateway_port = free_port(), free_port(), free_port()
     users_url = f"http://127.0.0.1:{users_port}"
+    catalog_url = f"http://127.0.0.1:{catalog_port}"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("LUGX_")},
         "LUGX_ENVIRONMENT": "test",
@@ -44,7 +45,7 @@ def cluster(tmp_path: Path) -> Iterator[dict[str, object]]:
         "LUGX_LOG_LEVEL": "INFO",
         "LUGX_PASSWORD_HASH_TIME_COST": "1",
         "LUGX_PASSWORD_HASH_MEMORY_KIB": "64",
-        "LUGX_SERVICE_URLS": json.dumps({"users": users_url}),
+        "LUGX_SERVICE_URLS": json.dumps({"users": users_url, "catalog": catalog_url}),
         "LUGX_DEMO_DATA": "false",
     }
     if TEST_REDIS_URL:
@@ -53,7 +54,8 @@ def cluster(tmp_path: Path) -> Iterator[dict[str, object]]:
     lugx = str(Path(sys.executable).parent / "lugx")
     processes = []
     logs = {}
-    for name, port in (("users", users_port), ("gateway", gateway_port)):
+    services = (("users", users_port), ("catalog", catalog_port), ("gateway", gateway_port))
+    for name, port in services:
         log = tmp_path / f"{name}.log"
         logs[name] = log
         process = subprocess.Popen(
@@ -108,6 +110,11 @@ def test_a_player_signs_up_and_in_across_processes(cluster: dict[str, object]) -
             == 401
         )
         assert http.get("/readyz").json()["status"] == "ok"
+        # A second service behind the same gateway, verifying tokens on its own.
+        assert http.get("/api/v1/catalog/shelves/top-sellers").status_code == 200
+        mine = http.get("/api/v1/catalog/publishers/mine", headers=headers)
+        assert mine.status_code == 200
+        assert mine.json() == []
         assert "/api/v1/users/register" in http.get("/openapi.json").json()["paths"]
         # Signing out in the users process ends the session for the gateway too.
         assert http.post("/api/v1/users/logout", headers=headers).status_code == 204

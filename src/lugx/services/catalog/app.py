@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from lugx.platform.service import ServiceContext, ServiceSpec
-from lugx.services.catalog import routes, search_routes
+from lugx.services.catalog import routes
+from lugx.services.catalog.search_routes import router as search_router
 from lugx.services.catalog.events import announce_discounts_forever, consumers
 from lugx.services.catalog.models import EVENTS, Base
 from lugx.services.catalog.seed import seed_demo
@@ -18,7 +19,7 @@ def configure(ctx: ServiceContext) -> None:
 
 def routers() -> list[APIRouter]:
     # Search first: `/games` (the list) must not be taken for `/games/{app_id}`.
-    return [search_routes.router, routes.router]
+    return [search_router, routes.router]
 
 
 SPEC = ServiceSpec(
@@ -33,4 +34,5 @@ SPEC = ServiceSpec(
     configure=configure,
     seed_demo=seed_demo,
     background=(announce_discounts_forever,),
+    raw_tables=("game_search",),
 )

@@ -150,8 +150,8 @@ class GameCreate(Strict):
     coming_soon: bool = False
     early_access: bool = False
     age_rating: Annotated[str, StringConstraints(max_length=16)] | None = None
-    platforms: list[Platform] = Field(default_factory=lambda: ["windows"], min_length=1)
-    features: list[Feature] = Field(default_factory=lambda: ["single_player"])
+    platforms: list[Platform] = Field(default=["windows"], min_length=1)
+    features: list[Feature] = Field(default=["single_player"])
     supported_languages: list[Language] = Field(default_factory=lambda: ["English"], max_length=40)
     genres: list[Slug] = Field(default_factory=list, max_length=6)
     tags: list[Slug] = Field(default_factory=list, max_length=20)
