@@ -6,9 +6,9 @@ from fastapi import APIRouter
 
 from lugx.platform.service import ServiceContext, ServiceSpec
 from lugx.services.catalog import routes
-from lugx.services.catalog.search_routes import router as search_router
 from lugx.services.catalog.events import announce_discounts_forever, consumers
 from lugx.services.catalog.models import EVENTS, Base
+from lugx.services.catalog.search_routes import router as search_router
 from lugx.services.catalog.seed import seed_demo
 from lugx.services.catalog.service import Catalog
 
