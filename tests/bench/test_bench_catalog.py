@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from lugx.bench import runner
+from lugx.bench import runner, scenarios
 from lugx.bench.loadgen import LoadResult, Target, generate_load, job_to_json
 from lugx.bench.runner import BenchOptions, BenchReport, Row, render_json, render_table
 from lugx.bench.scenarios import (
@@ -130,6 +130,36 @@ async def test_games_are_picked_from_every_order_the_list_offers() -> None:
     assert {10, 5000, 1010} <= set(ids)  # the start of each order
 
 
+@pytest.mark.parametrize(("read_seconds", "primed"), [(0.0, 40), (0.03, None)])
+async def test_game_pages_are_read_once_before_the_load_within_a_time_limit(
+    monkeypatch: pytest.MonkeyPatch, read_seconds: float, primed: int | None
+) -> None:
+    monkeypatch.setattr(scenarios, "PRIME_SECONDS", 0.2)
+    catalog = [{"app_id": n * 10, "title": f"Game {n}"} for n in range(1, 41)]
+    reads: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v1/catalog/games":
+            return httpx.Response(200, json={"items": catalog, "next_cursor": None})
+        reads.append(request.url.path)
+        await asyncio.sleep(read_seconds)
+        return httpx.Response(200, json={})
+
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(handler), base_url="http://bench"
+    ) as http:
+        request = await scenarios.catalog_detail(http)
+    assert sorted(request.paths) == sorted(f"/api/v1/catalog/games/{g['app_id']}" for g in catalog)
+    assert reads == list(request.paths[: len(reads)])  # in the order the load takes them
+    if primed is not None:
+        assert len(reads) == primed
+        assert request.note.startswith("40 cold reads first")
+        assert "stopped" not in request.note
+    else:
+        assert 3 <= len(reads) < 40
+        assert f"the other {40 - len(reads)} are first read under load" in request.note
+
+
 def _load(rps: float, p99: float) -> LoadResult:
     return LoadResult(
         seconds=10,
@@ -167,12 +197,16 @@ def test_the_table_shows_connections_targets_and_notes() -> None:
             {"peak_rss_mib": 420},
             0.15,
             16,
+            edge={"hit": 985, "not_modified": 5, "miss": 10},
         ),
     ]
     table = render_table(report)
     lines = table.splitlines()
     assert "conns" in next(line for line in lines if line.startswith("scenario"))
     assert next(line for line in lines if line.startswith("catalog-search")).split()[1] == "4"
+    assert "edge hits" in next(line for line in lines if line.startswith("scenario"))
+    assert "99.0%" in next(line for line in lines if line.startswith("catalog-suggest"))
+    assert " - " in next(line for line in lines if line.startswith("catalog-search"))
     search_note = next(line for line in lines if "catalog-search targets" in line)
     assert ">= 300 req/s met (350)" in search_note
     assert "p99 <= 25 ms met (21.50 ms)" in search_note
@@ -186,6 +220,26 @@ def test_the_table_shows_connections_targets_and_notes() -> None:
     assert row["distinct_paths"] == 1000
     assert row["connections"] == 4
     assert {"target": ">= 300 req/s", "measured": "350", "met": True} in row["targets"]
+    assert document["results"][2]["edge_cache"] == {"hit": 985, "not_modified": 5, "miss": 10}
+
+
+def test_edge_cache_lookups_are_read_from_the_servers_metrics(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    metrics = (
+        "# HELP lugx_edge_cache_lookups_total Anonymous GET/HEAD requests\n"
+        "# TYPE lugx_edge_cache_lookups_total counter\n"
+        'lugx_edge_cache_lookups_total{result="hit"} 1234.0\n'
+        'lugx_edge_cache_lookups_total{result="miss"} 7.0\n'
+        'lugx_edge_cache_lookups_created{result="hit"} 1.7e+09\n'
+    )
+    answers = {"/metrics": httpx.Response(200, text=metrics)}
+    monkeypatch.setattr(
+        runner.httpx, "get", lambda url, **_: answers.get(httpx.URL(url).path, httpx.Response(404))
+    )
+    assert runner.edge_lookups("http://127.0.0.1:1") == {"hit": 1234, "miss": 7}
+    answers.clear()
+    assert runner.edge_lookups("http://127.0.0.1:1") == {}  # a server without an edge cache
 
 
 def test_catalog_scenarios_are_skipped_when_the_catalog_is_not_built(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -64,6 +65,16 @@ class Row:
     memory: dict[str, float]
     ratio: float | None = None
     connections: int = 0
+    # Edge cache lookups during the load (warm-up included), by result; empty: none made.
+    edge: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def edge_hit_share(self) -> float | None:
+        """The share of the load's requests the gateway answered from its edge cache."""
+        looked_up = sum(self.edge.values())
+        if not looked_up:
+            return None
+        return (self.edge.get("hit", 0) + self.edge.get("not_modified", 0)) / looked_up
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,6 +83,7 @@ class Row:
             "request": f"{self.request.method} {self.request.path}",
             "distinct_paths": len(self.request.paths) or 1,
             "connections": self.connections,
+            "edge_cache": self.edge,
             **self.load.to_json(),
             **{key: round(value, 1) for key, value in self.memory.items()},
             "ratio": None if self.ratio is None else round(self.ratio, 3),
@@ -238,9 +250,27 @@ def _run_scenario(
             f"bench: {scenario.name}: {request.method} {request.path}{rotating}, "
             f"{connections} connections, {options.warmup:g} s warm-up + {options.seconds:g} s"
         )
+        edge_before = edge_lookups(server.base_url)
         load = _generate_load(target, options, connections, data_dir)
         memory = server.memory()
-    return Row(scenario, request, load, memory, connections=connections)
+        edge_after = edge_lookups(server.base_url)
+    edge = {k: edge_after.get(k, 0) - edge_before.get(k, 0) for k in edge_after}
+    return Row(scenario, request, load, memory, connections=connections, edge=edge)
+
+
+_EDGE_LOOKUP = re.compile(r'^lugx_edge_cache_lookups_total\{result="(\w+)"\} ([0-9.e+]+)$', re.M)
+
+
+def edge_lookups(base_url: str) -> dict[str, int]:
+    """The server's edge cache lookups so far, by result (hit, not_modified, miss), from its
+    /metrics; empty for a server without one."""
+    try:
+        response = httpx.get(f"{base_url}/metrics", timeout=10)
+    except httpx.HTTPError:
+        return {}
+    if response.status_code != 200:
+        return {}
+    return {result: int(float(count)) for result, count in _EDGE_LOOKUP.findall(response.text)}
 
 
 async def _prepare(scenario: Scenario, base_url: str) -> Request:
@@ -309,7 +339,17 @@ def render_json(report: BenchReport) -> str:
 
 def render_table(report: BenchReport) -> str:
     options = report.options
-    header = ("scenario", "conns", "req/s", "p50 ms", "p99 ms", "errors", "RSS MiB", "vs baseline")
+    header = (
+        "scenario",
+        "conns",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "RSS MiB",
+        "edge hits",
+        "vs baseline",
+    )
     rows = [
         (
             row.scenario.name,
@@ -319,6 +359,7 @@ def render_table(report: BenchReport) -> str:
             f"{row.load.p99_ms:.2f}",
             _errors(row.load),
             f"{row.memory.get('peak_rss_mib', 0):.1f}",
+            "-" if row.edge_hit_share is None else f"{row.edge_hit_share:.1%}",
             _ratio(row),
         )
         for row in report.rows
@@ -364,7 +405,8 @@ def render_table(report: BenchReport) -> str:
             *(line(row) for row in rows),
             "",
             *notes,
-            "  RSS is the server process's peak resident memory.",
+            "  RSS is the server process's peak resident memory. Edge hits: the share of the"
+            " requests (warm-up included) the gateway answered from its edge cache.",
         ]
     )
 

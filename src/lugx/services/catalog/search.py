@@ -48,7 +48,6 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
-    exists,
     func,
     or_,
     select,
@@ -65,10 +64,6 @@ from lugx.services.catalog.models import (
     GAME_TYPES,
     PLATFORMS,
     Game,
-    GameGenre,
-    GameTag,
-    Genre,
-    Tag,
 )
 from lugx.services.catalog.pricing import final_price_sql, next_price_change, on_sale_sql, quote
 from lugx.services.catalog.schemas import (
@@ -198,10 +193,17 @@ def validate(query: SearchQuery) -> None:
 _WORD = re.compile(r"[^\W_]+")
 
 
+# Diacritics as separate marks (after NFD): the combining blocks of Latin, Greek and Cyrillic.
+# PostgreSQL folds its documents with the same class (search_postgres.py), so a typed word and
+# an indexed word fold alike there by construction; SQLite's remove_diacritics agrees on them.
+COMBINING_MARKS = "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
+_MARKS = re.compile(COMBINING_MARKS)
+
+
 def fold(text: str) -> str:
     """Lower case without diacritics, as the indexes store words ("Pokémon" -> "pokemon")."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    bare = _MARKS.sub("", unicodedata.normalize("NFD", text))
+    return unicodedata.normalize("NFC", bare).lower()
 
 
 def words_in(text: str) -> set[str]:
@@ -439,61 +441,6 @@ def row_params(filters: Filters, now: datetime) -> dict[str, Any]:
         "released_before": filters.released_before,
     }
     return {name: value for name, value in values.items() if value is not None}
-
-
-TaxonomyShape = tuple[int, int, bool, bool, int]
-
-
-def taxonomy_shape(filters: Filters) -> TaxonomyShape:
-    return (
-        len(filters.genres),
-        len(filters.tags),
-        bool(filters.platforms_mask),
-        bool(filters.features_mask),
-        len(filters.types),
-    )
-
-
-def taxonomy_filters(shape: TaxonomyShape) -> list[ColumnElement[bool]]:
-    """The taxonomy filters as conditions on the game row (where the index does not hold them),
-    with bound values named as in `taxonomy_params`."""
-    genres, tags, platforms, features, types = shape
-    conditions: list[ColumnElement[bool]] = []
-    for i in range(genres):
-        conditions.append(
-            exists()
-            .where(GameGenre.game_id == Game.id, GameGenre.genre_id == Genre.id)
-            .where(Genre.slug == bindparam(f"genre_{i}", type_=String()))
-            .correlate(Game)  # only the game: facet counts join genres and tags outside
-        )
-    for i in range(tags):
-        conditions.append(
-            exists()
-            .where(GameTag.game_id == Game.id, GameTag.tag_id == Tag.id)
-            .where(Tag.slug == bindparam(f"tag_{i}", type_=String()))
-            .correlate(Game)
-        )
-    if platforms:
-        conditions.append(Game.platforms_mask.op("&")(bindparam("platforms", type_=Integer())) != 0)
-    if features:
-        mask = bindparam("features", type_=Integer())
-        conditions.append(Game.features_mask.op("&")(mask) == mask)
-    if types:
-        conditions.append(
-            Game.type.in_([bindparam(f"type_{i}", type_=String()) for i in range(types)])
-        )
-    return conditions
-
-
-def taxonomy_params(filters: Filters) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "platforms": filters.platforms_mask,
-        "features": filters.features_mask,
-    }
-    params.update((f"genre_{i}", slug) for i, slug in enumerate(filters.genres))
-    params.update((f"tag_{i}", slug) for i, slug in enumerate(filters.tags))
-    params.update((f"type_{i}", name) for i, name in enumerate(filters.types))
-    return params
 
 
 KeyKind = Literal["int", "str", "date"]

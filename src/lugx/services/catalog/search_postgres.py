@@ -1,15 +1,20 @@
-"""The search index on PostgreSQL (distributed wiring): a weighted tsvector with a GIN index.
+"""The search index on PostgreSQL (distributed wiring): one weighted tsvector per game, under a
+GIN index.
 
 Tables (migration 0002):
-- `game_search`: one row per published game: `document`, the title with weight A and the tag
+- `game_search`: one row per published game, its `document`: the title with weight A; the tag
   names, developers and publisher with weight B (`simple` configuration: no stemming, the same
-  words as on SQLite; `unaccent` first), under a GIN index. A game's row goes with the game
-  (ON DELETE CASCADE).
+  words as on SQLite, diacritics folded exactly as search.fold folds a typed word); and facet
+  words for its type, genres, tags, platforms and features (`_kgame`, `_g<slug in hex>`,
+  `_t<slug in hex>`, `_p<bit>`, `_f<bit>`: they start with "_", which no typed word can, so
+  no prefix a player types reaches them). A game's row goes with the game (ON DELETE CASCADE).
 - `game_search_variants`: the typo table (see search.py).
 
-Tiers are tsqueries on the weights: `'witcher':A` (a whole title word), `'witc':*A` (a title
-word's start), `'witc':*` (anywhere). Filters, sorts and popularity are read from the game row
-as it is now; the planner picks between the GIN index and an index on the sort column.
+Queries are tsqueries written by us around quoted, already folded words, cast as they are
+(`CAST(:query AS tsquery)`: no parsing, and a constant the planner can estimate). Words and
+taxonomy filters meet in one GIN lookup; tiers are weights: `'witcher':A` (a whole title word),
+`'witc':*A` (a title word's start), `'witc':*` (anywhere). Price, sale, date and status are
+read from the game row as it is now, and so is popularity.
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -29,25 +33,27 @@ from sqlalchemy import (
     Text,
     Uuid,
     bindparam,
+    cast,
     func,
     literal,
     select,
     text,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lugx.services.catalog.models import Game, GameGenre, GameTag, Genre, Tag
+from lugx.services.catalog.models import FEATURES, PLATFORMS, Game, GameGenre, GameTag, Genre, Tag
 from lugx.services.catalog.search import (
+    COMBINING_MARKS,
     TIERS,
     AnySelect,
     Counts,
+    Filters,
     Hit,
     Ordering,
     Plan,
     RowShape,
-    TaxonomyShape,
     Term,
     after_params,
     count_columns,
@@ -58,9 +64,6 @@ from lugx.services.catalog.search import (
     row_params,
     row_shape,
     sort_ordering,
-    taxonomy_filters,
-    taxonomy_params,
-    taxonomy_shape,
 )
 
 _metadata = MetaData()
@@ -77,10 +80,7 @@ QUERY = "query"  # bound tsquery texts: query, query_0, query_1, query_2
 
 
 def _matches(name: str) -> ColumnElement[bool]:
-    """`document @@ to_tsquery('simple', unaccent(:name))`: our own syntax around quoted words
-    of letters and digits; unaccent and the parser treat them as they treated the documents."""
-    query = func.to_tsquery("simple", func.unaccent(bindparam(name, type_=Text())))
-    return index.c.document.op("@@")(query)
+    return index.c.document.op("@@")(cast(bindparam(name, type_=Text()), TSQUERY))
 
 
 def _quoted(word: str) -> str:
@@ -95,32 +95,50 @@ def _all_words(terms: Sequence[Term], marker: str) -> str:
     return " & ".join(groups)
 
 
-def _tier_queries(terms: Sequence[Term]) -> list[str]:
+def _facets(filters: Filters) -> str | None:
+    required = [f"_g{slug.encode().hex()}" for slug in filters.genres]
+    required += [f"_t{slug.encode().hex()}" for slug in filters.tags]
+    required += [f"_f{bit}" for bit in FEATURES.values() if filters.features_mask & bit]
+    groups = [_quoted(token) for token in required]
+    platforms = [f"_p{bit}" for bit in PLATFORMS.values() if filters.platforms_mask & bit]
+    types = [f"_k{name}" for name in filters.types]
+    for options in (platforms, types):
+        if options:
+            groups.append("(" + " | ".join(_quoted(token) for token in options) + ")")
+    return " & ".join(groups) if groups else None
+
+
+def _both(words: str | None, facets: str | None) -> str | None:
+    parts = [f"({part})" for part in (words, facets) if part]
+    return " & ".join(parts) if parts else None
+
+
+def _tier_queries(plan: Plan) -> list[str]:
     """As on SQLite: whole title words; title word starts; word starts anywhere."""
-    exact, title, anywhere = (_all_words(terms, m) for m in (":A", ":*A", ":*"))
-    return [exact, f"({title}) & !({exact})", f"({anywhere}) & !({title})"]
+    exact, title, anywhere = (_all_words(plan.terms, m) for m in (":A", ":*A", ":*"))
+    facets = _facets(plan.filters)
+    tiers = [exact, f"({title}) & !({exact})", f"({anywhere}) & !({title})"]
+    return [_both(tier, facets) or "" for tier in tiers]
+
+
+def _matched_set(plan: Plan) -> str | None:
+    """The tsquery of everything the plan matches (None: every game, no index needed)."""
+    words = _all_words(plan.terms, ":*") if plan.terms else None
+    return _both(words, _facets(plan.filters))
 
 
 def _with_index() -> FromClause:
     return games.join(index, index.c.app_id == Game.app_id)
 
 
-Shape = tuple[RowShape, TaxonomyShape]
-
-
-def _where(shape: Shape) -> list[ColumnElement[bool]]:
-    rows, taxonomy = shape
-    return [*row_filters(rows), *taxonomy_filters(taxonomy)]
-
-
 # --- statements, built once per shape ----------------------------------------------------------
 
 
 @lru_cache(maxsize=128)
-def _relevance(first_tier: int, resumed: bool, shape: Shape) -> AnySelect:
+def _relevance(first_tier: int, resumed: bool, shape: RowShape) -> AnySelect:
     tiers = []
     for tier in range(first_tier, TIERS):
-        where = [_matches(f"{QUERY}_{tier}"), *_where(shape)]
+        where = [_matches(f"{QUERY}_{tier}"), *row_filters(shape)]
         if resumed and tier == first_tier:
             where.append(STORE_ORDER.after((False, False)))
         stmt = (
@@ -148,12 +166,12 @@ def _relevance(first_tier: int, resumed: bool, shape: Shape) -> AnySelect:
 
 @lru_cache(maxsize=128)
 def _by_columns(
-    sort: str, text_search: bool, resumed: tuple[bool, ...] | None, shape: Shape
+    sort: str, indexed: bool, resumed: tuple[bool, ...] | None, shape: RowShape
 ) -> AnySelect:
     ordering = sort_ordering(sort)
-    where = _where(shape)
+    where = row_filters(shape)
     stmt = lines().add_columns(*ordering.columns)
-    if text_search:
+    if indexed:
         where.append(_matches(QUERY))
         stmt = stmt.join(index, index.c.app_id == Game.app_id)
     if resumed is not None:
@@ -162,10 +180,10 @@ def _by_columns(
 
 
 @lru_cache(maxsize=32)
-def _counts(text_search: bool, shape: Shape) -> tuple[AnySelect, AnySelect, AnySelect]:
-    where = _where(shape)
+def _counts(indexed: bool, shape: RowShape) -> tuple[AnySelect, AnySelect, AnySelect]:
+    where = row_filters(shape)
     source: FromClause = games
-    if text_search:
+    if indexed:
         where.append(_matches(QUERY))
         source = _with_index()
     totals = select(*count_columns()).select_from(source).where(*where)
@@ -210,14 +228,6 @@ _SUGGEST = (
 # --- the backend ----------------------------------------------------------------------------
 
 
-def _params(plan: Plan) -> dict[str, Any]:
-    return {
-        **row_params(plan.filters, plan.now),
-        **taxonomy_params(plan.filters),
-        "fetch": plan.fetch,
-    }
-
-
 class PostgresSearch:
     async def known_words(self, session: AsyncSession, words: Sequence[str]) -> set[str]:
         params = {f"{QUERY}_{i}": _quoted(word) + ":*" for i, word in enumerate(words)}
@@ -225,31 +235,32 @@ class PostgresSearch:
         return {word for word, known in zip(words, row, strict=True) if known}
 
     async def page(self, session: AsyncSession, plan: Plan) -> list[Hit]:
-        shape = (row_shape(plan.filters), taxonomy_shape(plan.filters))
-        params = _params(plan)
+        shape = row_shape(plan.filters)
+        params = {**row_params(plan.filters, plan.now), "fetch": plan.fetch}
         if plan.sort == "relevance":
             first_tier = 0 if plan.after is None else int(plan.after[0])
-            for tier, query in enumerate(_tier_queries(plan.terms)):
+            for tier, query in enumerate(_tier_queries(plan)):
                 params[f"{QUERY}_{tier}"] = query
             if plan.after is not None:
                 params.update(after_params(plan.after[1:]))
             stmt = _relevance(first_tier, plan.after is not None, shape)
             rows = await session.execute(stmt, params)
             return [Hit(game, (tier, popularity, game.app_id)) for game, tier, popularity in rows]
-        if plan.terms:
-            params[QUERY] = _all_words(plan.terms, ":*")
+        matched = _matched_set(plan)
+        if matched is not None:
+            params[QUERY] = matched
         if plan.after is not None:
             params.update(after_params(plan.after))
-        stmt = _by_columns(plan.sort, bool(plan.terms), nulls_of(plan.after), shape)
+        stmt = _by_columns(plan.sort, matched is not None, nulls_of(plan.after), shape)
         result = await session.execute(stmt, params)
         return [Hit(row[0], tuple(row[1:])) for row in result]
 
     async def counts(self, session: AsyncSession, plan: Plan) -> Counts:
-        shape = (row_shape(plan.filters), taxonomy_shape(plan.filters))
-        params = _params(plan)
-        if plan.terms:
-            params[QUERY] = _all_words(plan.terms, ":*")
-        totals, genres, tags = _counts(bool(plan.terms), shape)
+        matched = _matched_set(plan)
+        params = row_params(plan.filters, plan.now)
+        if matched is not None:
+            params[QUERY] = matched
+        totals, genres, tags = _counts(matched is not None, row_shape(plan.filters))
         counts = counts_from((await session.execute(totals, params)).one())
         if counts.total:
             counts.genres.update((await session.execute(genres, params)).all())
@@ -274,33 +285,62 @@ class PostgresSearch:
 
 
 # --- upkeep statements (the migration keeps its own copy: it must not change with this file) --
+# Constant fragments of our own; every value is bound.
 
+
+def fold(expression: str) -> str:
+    """search.fold in SQL: decompose, drop the marks (:marks), recompose (to_tsvector lowers).
+    Text already in plain ASCII (most of it) skips the Unicode work."""
+    folded = f"normalize(regexp_replace(normalize({expression}, NFD), :marks, '', 'g'), NFC)"
+    return f"(CASE WHEN {expression} ~ '^[ -~]*$' THEN {expression} ELSE {folded} END)"
+
+
+FACETS = """
+    array_to_tsvector(
+        ARRAY['_k' || g.type] || coalesce(gn.tokens, '{}') || coalesce(tn.tokens, '{}')
+        || ARRAY(SELECT '_p' || b FROM unnest(ARRAY[1, 2, 4]) AS b
+                 WHERE g.platforms_mask & b <> 0)
+        || ARRAY(SELECT '_f' || b FROM unnest(ARRAY[1, 2, 4, 8, 16]) AS b
+                 WHERE g.features_mask & b <> 0))
+"""
 # Set-based: tag names are aggregated in one pass (a subquery per game measured 45 s for 100,000
-# games); for one game the planner pushes `g.id = :game_id` into the aggregate.
-_DOCUMENTS = """
+# games); for one game the planner pushes `g.id = :game_id` into the aggregates.
+_DOCUMENTS = f"""
     INSERT INTO game_search(app_id, document)
     SELECT g.app_id,
-        setweight(to_tsvector('simple', unaccent(g.title)), 'A')
-        || setweight(to_tsvector('simple', unaccent(
-            coalesce(tn.names, '') || ' ' || coalesce(dv.names, '') || ' ' || g.publisher_name
-        )), 'B')
+        setweight(to_tsvector('simple', {fold("g.title")}), 'A')
+        || setweight(to_tsvector('simple', {fold("kw.text")}), 'B')
+        || {FACETS}
     FROM games g
     LEFT JOIN (
-        SELECT gt.game_id, string_agg(t.name, ' ') AS names
+        SELECT gg.game_id,
+            array_agg('_g' || encode(convert_to(ge.slug, 'UTF8'), 'hex')) AS tokens
+        FROM game_genres gg JOIN genres ge ON ge.id = gg.genre_id
+        GROUP BY gg.game_id
+    ) AS gn ON gn.game_id = g.id
+    LEFT JOIN (
+        SELECT gt.game_id, string_agg(t.name, ' ') AS names,
+            array_agg('_t' || encode(convert_to(t.slug, 'UTF8'), 'hex')) AS tokens
         FROM game_tags gt JOIN tags t ON t.id = gt.tag_id
         GROUP BY gt.game_id
     ) AS tn ON tn.game_id = g.id
     LEFT JOIN LATERAL (
         SELECT string_agg(d, ' ') AS names FROM json_array_elements_text(g.developers) AS d
     ) AS dv ON true
+    CROSS JOIN LATERAL (
+        SELECT coalesce(tn.names, '') || ' ' || coalesce(dv.names, '') || ' ' || g.publisher_name
+            AS text
+    ) AS kw
     WHERE g.status = 'published'
-"""
+"""  # noqa: S608
 _GAME = "(SELECT app_id FROM games WHERE id = :game_id)"
+PUNCTUATION = "[[:punct:][:space:]]"  # bound: a colon in SQL text would read as a parameter
 
 
 def _remember_words(documents: str) -> str:
     """SQL that adds the words of some documents to the typo table: each word (3-40 letters,
-    not a number, no punctuation) as itself and, from 4 letters, with each letter deleted."""
+    not a number, no punctuation: not a facet word) as itself and, from 4 letters, with each
+    letter deleted."""
     return f"""
         WITH terms AS (
             SELECT DISTINCT term FROM ({documents}) AS source,
@@ -320,14 +360,15 @@ def _remember_words(documents: str) -> str:
 FORGET_GAME = text(f"DELETE FROM game_search WHERE app_id = {_GAME}").bindparams(  # noqa: S608
     bindparam("game_id", type_=Uuid())
 )
-ADD_GAME = text(_DOCUMENTS + " AND g.id = :game_id").bindparams(bindparam("game_id", type_=Uuid()))
-PUNCTUATION = "[[:punct:][:space:]]"  # bound: a colon in SQL text would read as a parameter
+ADD_GAME = text(_DOCUMENTS + " AND g.id = :game_id").bindparams(
+    bindparam("game_id", type_=Uuid()), marks=COMBINING_MARKS
+)
 REMEMBER_GAME_WORDS = text(
     _remember_words(f"SELECT document FROM game_search WHERE app_id = {_GAME}")  # noqa: S608
 ).bindparams(bindparam("game_id", type_=Uuid()), punctuation=PUNCTUATION)
 REBUILD = (
     text("DELETE FROM game_search"),
-    text(_DOCUMENTS + " ORDER BY g.app_id"),
+    text(_DOCUMENTS + " ORDER BY g.app_id").bindparams(marks=COMBINING_MARKS),
     text("DELETE FROM game_search_variants"),
     text(_remember_words("SELECT document FROM game_search")).bindparams(punctuation=PUNCTUATION),
     text("ANALYZE game_search"),

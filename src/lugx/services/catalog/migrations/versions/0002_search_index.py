@@ -103,8 +103,6 @@ SQLITE_DOWN = [
 ]
 
 POSTGRES_UP = [
-    # Trusted extension (PostgreSQL 13+): the database owner may create it.
-    "CREATE EXTENSION IF NOT EXISTS unaccent",
     """
     CREATE TABLE game_search (
         app_id integer PRIMARY KEY REFERENCES games (app_id) ON DELETE CASCADE,
@@ -122,19 +120,38 @@ POSTGRES_UP = [
     """
     INSERT INTO game_search(app_id, document)
     SELECT g.app_id,
-        setweight(to_tsvector('simple', unaccent(g.title)), 'A')
-        || setweight(to_tsvector('simple', unaccent(
-            coalesce(tn.names, '') || ' ' || coalesce(dv.names, '') || ' ' || g.publisher_name
-        )), 'B')
+        setweight(to_tsvector('simple', (CASE WHEN g.title ~ '^[ -~]*$' THEN g.title
+            ELSE normalize(regexp_replace(normalize(g.title, NFD), :marks, '', 'g'), NFC) END)),
+            'A')
+        || setweight(to_tsvector('simple', (CASE WHEN kw.text ~ '^[ -~]*$' THEN kw.text
+            ELSE normalize(regexp_replace(normalize(kw.text, NFD), :marks, '', 'g'), NFC) END)),
+            'B')
+        || array_to_tsvector(
+            ARRAY['_k' || g.type] || coalesce(gn.tokens, '{}') || coalesce(tn.tokens, '{}')
+            || ARRAY(SELECT '_p' || b FROM unnest(ARRAY[1, 2, 4]) AS b
+                     WHERE g.platforms_mask & b <> 0)
+            || ARRAY(SELECT '_f' || b FROM unnest(ARRAY[1, 2, 4, 8, 16]) AS b
+                     WHERE g.features_mask & b <> 0))
     FROM games g
     LEFT JOIN (
-        SELECT gt.game_id, string_agg(t.name, ' ') AS names
+        SELECT gg.game_id,
+            array_agg('_g' || encode(convert_to(ge.slug, 'UTF8'), 'hex')) AS tokens
+        FROM game_genres gg JOIN genres ge ON ge.id = gg.genre_id
+        GROUP BY gg.game_id
+    ) AS gn ON gn.game_id = g.id
+    LEFT JOIN (
+        SELECT gt.game_id, string_agg(t.name, ' ') AS names,
+            array_agg('_t' || encode(convert_to(t.slug, 'UTF8'), 'hex')) AS tokens
         FROM game_tags gt JOIN tags t ON t.id = gt.tag_id
         GROUP BY gt.game_id
     ) AS tn ON tn.game_id = g.id
     LEFT JOIN LATERAL (
         SELECT string_agg(d, ' ') AS names FROM json_array_elements_text(g.developers) AS d
     ) AS dv ON true
+    CROSS JOIN LATERAL (
+        SELECT coalesce(tn.names, '') || ' ' || coalesce(dv.names, '') || ' ' || g.publisher_name
+            AS text
+    ) AS kw
     WHERE g.status = 'published'
     """,
     """
@@ -158,16 +175,19 @@ POSTGRES_DOWN = [
 ]
 
 
-# A bound value: a colon in the SQL text would read as a parameter.
-PUNCTUATION = "[[:punct:][:space:]]"
+# Bound values (a colon in the SQL text would read as a parameter; marks are characters).
+PARAMETERS = {
+    "punctuation": "[[:punct:][:space:]]",
+    # Diacritics after NFD: the combining blocks of Latin, Greek and Cyrillic (as search.fold).
+    "marks": "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]",
+}
 
 
 def _run(statements: list[str]) -> None:
     for statement in statements:
         sql = sa.text(statement)
-        if ":punctuation" in statement:
-            sql = sql.bindparams(punctuation=PUNCTUATION)
-        op.execute(sql)
+        used = {name: value for name, value in PARAMETERS.items() if f":{name}" in statement}
+        op.execute(sql.bindparams(**used) if used else sql)
 
 
 # What a search reads of a matched game to filter and sort it (models.Game declares it too).
