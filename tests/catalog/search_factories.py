@@ -222,7 +222,9 @@ async def suggestions(client: httpx.AsyncClient, q: str, **params: Any) -> list[
     return [item["title"] for item in response.json()["items"]]
 
 
-async def problem(client: httpx.AsyncClient, url: str, params: Any = None) -> tuple[int, dict[str, Any]]:
+async def problem(
+    client: httpx.AsyncClient, url: str, params: Any = None
+) -> tuple[int, dict[str, Any]]:
     response = await client.get(url, params=params)
     assert response.headers["content-type"].startswith("application/problem+json"), response.text
     body: dict[str, Any] = response.json()

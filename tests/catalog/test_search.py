@@ -85,9 +85,7 @@ async def test_a_misspelt_word_still_finds_the_game(
     assert await titles(client, q="concernedaep") == ["Stardew Valley"]
 
 
-async def test_typos_are_not_stretched_to_anything(
-    client: httpx.AsyncClient, db: Database
-) -> None:
+async def test_typos_are_not_stretched_to_anything(client: httpx.AsyncClient, db: Database) -> None:
     await add_games(db, GameSpec("Cyberpunk 2077"), GameSpec("Portal"))
     assert await titles(client, q="cyborg") == []  # too far from any word
     assert await titles(client, q="prt") == []  # three letters: taken as typed
@@ -188,7 +186,10 @@ async def test_type_filter(client: httpx.AsyncClient, db: Database) -> None:
         GameSpec("Base Game Expansion", type="dlc", popularity=1),
     )
     assert await titles(client, q="base", type="dlc") == ["Base Game Expansion"]
-    assert await titles(client, type=["game", "soundtrack"]) == ["Base Game", "Base Game Soundtrack"]
+    assert await titles(client, type=["game", "soundtrack"]) == [
+        "Base Game",
+        "Base Game Soundtrack",
+    ]
 
 
 async def test_price_filters_use_the_final_price_now(
@@ -227,9 +228,9 @@ async def test_release_date_range_is_inclusive(client: httpx.AsyncClient, db: Da
     )
     assert await titles(client, released_after="2015-06-15") == ["Mid", "New"]
     assert await titles(client, released_before="2015-06-15") == ["Old", "Mid"]
-    assert await titles(
-        client, released_after="2002-01-01", released_before="2020-12-31"
-    ) == ["Mid"]
+    assert await titles(client, released_after="2002-01-01", released_before="2020-12-31") == [
+        "Mid"
+    ]
 
 
 async def test_only_published_games_are_found(client: httpx.AsyncClient, db: Database) -> None:
@@ -248,20 +249,63 @@ async def shelf(db: Database) -> None:
     """Seven games whose orders differ by every sort, with ties on each key."""
     await add_games(
         db,
-        GameSpec("Echo", price=999, popularity=50, review_score=90, review_total=100,
-                 release_date=date(2021, 1, 1)),
-        GameSpec("alpha", price=1999, popularity=10, review_score=70, review_total=10,
-                 release_date=date(2023, 3, 3)),
-        GameSpec("Delta", price=999, sale=Sale.running(50), popularity=50, review_score=None,
-                 release_date=None),
-        GameSpec("Bravo", price=0, popularity=99, review_score=90, review_total=500,
-                 release_date=date(2021, 1, 1)),
-        GameSpec("Charlie", price=4999, popularity=1, review_score=40, review_total=30,
-                 release_date=date(2019, 7, 7)),
-        GameSpec("Foxtrot", price=499, popularity=10, review_score=70, review_total=10,
-                 release_date=date(2025, 2, 2)),
-        GameSpec("Golf", price=2999, sale=Sale.upcoming(75), popularity=0, review_score=95,
-                 review_total=5, release_date=date(2023, 3, 3)),
+        GameSpec(
+            "Echo",
+            price=999,
+            popularity=50,
+            review_score=90,
+            review_total=100,
+            release_date=date(2021, 1, 1),
+        ),
+        GameSpec(
+            "alpha",
+            price=1999,
+            popularity=10,
+            review_score=70,
+            review_total=10,
+            release_date=date(2023, 3, 3),
+        ),
+        GameSpec(
+            "Delta",
+            price=999,
+            sale=Sale.running(50),
+            popularity=50,
+            review_score=None,
+            release_date=None,
+        ),
+        GameSpec(
+            "Bravo",
+            price=0,
+            popularity=99,
+            review_score=90,
+            review_total=500,
+            release_date=date(2021, 1, 1),
+        ),
+        GameSpec(
+            "Charlie",
+            price=4999,
+            popularity=1,
+            review_score=40,
+            review_total=30,
+            release_date=date(2019, 7, 7),
+        ),
+        GameSpec(
+            "Foxtrot",
+            price=499,
+            popularity=10,
+            review_score=70,
+            review_total=10,
+            release_date=date(2025, 2, 2),
+        ),
+        GameSpec(
+            "Golf",
+            price=2999,
+            sale=Sale.upcoming(75),
+            popularity=0,
+            review_score=95,
+            review_total=5,
+            release_date=date(2023, 3, 3),
+        ),
     )
 
 
@@ -326,11 +370,17 @@ async def test_facets_count_the_filtered_set_not_the_page(
 ) -> None:
     await add_games(
         db,
-        GameSpec("Space One", genres=["action", "rpg"], tags=["sci-fi", "space"], price=0,
-                 platforms=["windows", "linux"]),
+        GameSpec(
+            "Space One",
+            genres=["action", "rpg"],
+            tags=["sci-fi", "space"],
+            price=0,
+            platforms=["windows", "linux"],
+        ),
         GameSpec("Space Two", genres=["rpg"], tags=["space"], price=450, platforms=["mac"]),
-        GameSpec("Space Three", genres=["action"], tags=["space"], price=1000,
-                 sale=Sale.running(50)),
+        GameSpec(
+            "Space Three", genres=["action"], tags=["space"], price=1000, sale=Sale.running(50)
+        ),
         GameSpec("Space Four", genres=["strategy"], tags=["sci-fi"], price=4000),
         GameSpec("Garden", genres=["casual"], tags=["relaxing"], price=2500),
     )

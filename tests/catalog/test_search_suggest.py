@@ -72,9 +72,7 @@ async def test_limit_and_empty_text(client: httpx.AsyncClient, db: Database) -> 
     assert await suggestions(client, "  -- ") == []
 
 
-async def test_only_published_games_are_suggested(
-    client: httpx.AsyncClient, db: Database
-) -> None:
+async def test_only_published_games_are_suggested(client: httpx.AsyncClient, db: Database) -> None:
     await add_game(db, GameSpec("Secret Draft", status="draft"))
     shown = await add_game(db, GameSpec("Secret Garden"))
     assert await suggestions(client, "secret") == ["Secret Garden"]

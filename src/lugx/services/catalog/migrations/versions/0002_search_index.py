@@ -106,9 +106,11 @@ POSTGRES_UP = [
     """
     CREATE TABLE game_search (
         app_id integer PRIMARY KEY REFERENCES games (app_id) ON DELETE CASCADE,
+        title tsvector NOT NULL,
         document tsvector NOT NULL
     )
     """,
+    "CREATE INDEX ix_game_search_title ON game_search USING gin (title)",
     "CREATE INDEX ix_game_search_document ON game_search USING gin (document)",
     """
     CREATE TABLE game_search_variants (
@@ -118,8 +120,10 @@ POSTGRES_UP = [
     )
     """,
     """
-    INSERT INTO game_search(app_id, document)
+    INSERT INTO game_search(app_id, title, document)
     SELECT g.app_id,
+        to_tsvector('simple', (CASE WHEN g.title ~ '^[ -~]*$' THEN g.title
+            ELSE normalize(regexp_replace(normalize(g.title, NFD), :marks, '', 'g'), NFC) END)),
         setweight(to_tsvector('simple', (CASE WHEN g.title ~ '^[ -~]*$' THEN g.title
             ELSE normalize(regexp_replace(normalize(g.title, NFD), :marks, '', 'g'), NFC) END)),
             'A')
