@@ -42,10 +42,6 @@ class Base(DeclarativeBase):
 
 
 EVENTS = event_tables(Base.metadata)
-# The search index's tables (migration 0002: FTS5 and its shadow tables on SQLite, a tsvector
-# table on PostgreSQL, the typo table) are kept by search.py, not the ORM: schema comparisons
-# (autogenerate, the migrations test) leave tables with these prefixes alone.
-Base.metadata.info["unmanaged_table_prefixes"] = ("game_search",)
 
 
 class AppNumber(Base):

@@ -9,10 +9,10 @@ shared lives here:
   anything else (`"`, `*`, `:`, `-`, parentheses, HTML) only separates words, and `AND`, `OR`,
   `NOT`, `NEAR` are plain words. Every word must match, each as a prefix ("witc" finds "The
   Witcher"), in the title, tags, developers or publisher.
-- **Typos.** A word that is not the start of any indexed word is replaced by the indexed words
-  one edit away (two for words of 8+ letters), found through a table of each indexed word's
-  one-letter deletions ("symmetric delete"): "wicher" and "witcher" both lose a letter to
-  "wicher". The same table, the same lookups and the same checks on both databases.
+- **Typos.** When a search finds nothing, a word that starts no indexed word is replaced by the
+  indexed words one edit away (two for words of 8+ letters), found through a table of each
+  indexed word's one-letter deletions ("symmetric delete"): "wicher" is "witcher" less a
+  letter. The same table, the same lookups and the same checks on both databases.
 - **Relevance** is a match tier, then popularity: all words whole in the title, then all words
   starting title words, then all words anywhere; within a tier the store's order (popularity,
   then the lower app_id). Measured against bm25 in docs/search.md.
@@ -59,12 +59,7 @@ from lugx.platform.db import UTCDateTime, utcnow
 from lugx.platform.errors import BadRequest, ValidationFailed
 from lugx.platform.money import SUPPORTED_CURRENCIES, Money
 from lugx.platform.pagination import decode_cursor, encode_cursor
-from lugx.services.catalog.models import (
-    FEATURES,
-    GAME_TYPES,
-    PLATFORMS,
-    Game,
-)
+from lugx.services.catalog.models import FEATURES, GAME_TYPES, PLATFORMS, Game, mask_of
 from lugx.services.catalog.pricing import final_price_sql, next_price_change, on_sale_sql, quote
 from lugx.services.catalog.schemas import (
     MAX_PRICE,
@@ -145,7 +140,7 @@ def _invalid(name: str, message: str) -> ValidationFailed:
 def _check_names(name: str, values: Sequence[str], known: Iterable[str]) -> None:
     if len(values) > MAX_FILTER_VALUES:
         raise _invalid(name, f"at most {MAX_FILTER_VALUES} values")
-    allowed = set(known)
+    allowed = list(known)
     for value in values:
         if value not in allowed:
             raise _invalid(name, f"unknown value {value[:40]!r}; one of: {', '.join(allowed)}")
@@ -314,7 +309,11 @@ async def resolve_terms(
 ) -> tuple[Term, ...]:
     if not words:
         return ()
-    known = await backend.known_words(session, words)
+    # Only a word that could be corrected is looked up: the rest are taken as typed.
+    correctable = [w for w in words if allowed_edits(w)]
+    known = set(words) - set(correctable)
+    if correctable:
+        known |= await backend.known_words(session, correctable)
     unknown = [w for w in words if w not in known]
     keys = {w: query_variants(w) for w in unknown}
     wanted = set().union(*keys.values()) if keys else set()
@@ -368,8 +367,8 @@ class Filters:
         return cls(
             genres=tuple(sorted(set(query.genres))),
             tags=tuple(sorted(set(query.tags))),
-            platforms_mask=_mask(query.platforms, PLATFORMS),
-            features_mask=_mask(query.features, FEATURES),
+            platforms_mask=mask_of(query.platforms, PLATFORMS),
+            features_mask=mask_of(query.features, FEATURES),
             types=tuple(sorted(set(query.types))),
             price_min=query.price_min,
             price_max=query.price_max,
@@ -378,13 +377,6 @@ class Filters:
             released_after=query.released_after,
             released_before=query.released_before,
         )
-
-
-def _mask(names: Iterable[str], bits: dict[str, int]) -> int:
-    mask = 0
-    for name in names:
-        mask |= bits[name]
-    return mask
 
 
 # Statements are built once per shape (which filters are set, which sort, which page) with named
@@ -578,10 +570,6 @@ class Plan:
     # Where the previous page ended: for relevance (tier, popularity, app_id), else the values
     # of SORT_KEYS[sort].
     after: tuple[Any, ...] | None = None
-
-    @property
-    def text(self) -> bool:
-        return bool(self.terms)
 
     @property
     def hopeless(self) -> bool:

@@ -2,18 +2,21 @@
 
 Tables (migration 0002):
 - `game_search_docs`: one row per published game: its title; its keywords (tag names,
-  developers, publisher); its facet tokens as a JSON array (`kgame`, `g<genre id>`, `t<tag id>`,
-  `p<platform bit>`, `f<feature bit>`), which FTS5 reads as words and SQL reads as JSON.
+  developers, publisher); its facet words as a JSON array (`kgame`, `g<genre slug in hex>`,
+  `t<tag slug in hex>`, `p<platform bit>`, `f<feature bit>`), which FTS5 reads as words and
+  Python as JSON.
 - `game_search`: an FTS5 index over those three columns (external content: the text is stored
-  once, in the docs table), `unicode61 remove_diacritics 2`, prefix indexes for 1-3 letters.
+  once, in the docs table), `unicode61 remove_diacritics 2`, prefix indexes for 1-3 letters;
+  `game_search_vocab` reads its words back (fts5vocab).
 - `game_search_variants`: the typo table (see search.py).
 
-The FTS rowid of a game is `popularity << 32 | (2^32 - 1 - app_id)`: FTS5 walks a match in rowid
-order, so "most popular first, then the lower app_id" costs nothing, and a page of a popular
-word stops after a page of rows instead of ranking thousands. Taxonomy filters are words of the
-facets column, so FTS5 intersects them with the text before any game row is read. Price, sale,
-date and status conditions are checked on the game row, joined by app_id (a CROSS JOIN: SQLite
-must walk the index first, never the games table).
+The FTS rowid of a game is `(2^31 - 1 - popularity) << 32 | app_id`: FTS5 walks a match in
+ascending rowid order, so "most popular first, then the lower app_id" costs nothing, and a page
+of a popular word stops after a page of rows instead of ranking thousands. Taxonomy filters are
+words of the facets column, so FTS5 intersects them with the text before any game row is read.
+Price, sale, date and status conditions are checked on the game row, through the covering index
+`ix_games_search`, joined by app_id (a CROSS JOIN: SQLite must walk the index first, never the
+games table).
 """
 
 from __future__ import annotations
@@ -307,7 +310,7 @@ def _known(count: int) -> AnySelect:
 
 _SUGGEST = (
     lines()
-    .join(fts, Game.app_id == fts.c.rowid.op("&")(APP_BITS))
+    .select_from(_indexed_games())
     .where(_match(MATCH), Game.status == "published")
     .order_by(fts.c.rowid)
     .limit(FETCH)

@@ -114,8 +114,8 @@ POSTGRES_UP = [
     "CREATE INDEX ix_game_search_document ON game_search USING gin (document)",
     """
     CREATE TABLE game_search_variants (
-        variant varchar(40) NOT NULL,
-        term varchar(40) NOT NULL,
+        variant varchar(40) COLLATE "C" NOT NULL,
+        term varchar(40) COLLATE "C" NOT NULL,
         PRIMARY KEY (variant, term)
     )
     """,
