@@ -18,12 +18,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lugx.gateway.asgi import CLIENT, PRINCIPAL, RESPONSE_HEADERS, Header, send_problem
 from lugx.platform.auth import Principal, TokenVerifier
 from lugx.platform.auth.dependencies import parse_bearer
+from lugx.platform.auth.service_calls import SERVICE_HEADER
 from lugx.platform.errors import Unauthorized
 from lugx.platform.net import ClientAddress, header
 from lugx.platform.ratelimit import RateLimiter, Verdict
 
 log = structlog.get_logger(__name__)
 
+_SERVICE_HEADER = SERVICE_HEADER.encode()
 _WWW_AUTHENTICATE = (b"www-authenticate", b'Bearer realm="lugx"')
 
 # Endpoints that are how a client gets a (new) token. Many client libraries send the stale
@@ -116,6 +118,9 @@ class AccessGuard:
         self._client_address = client_address
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if header(scope, _SERVICE_HEADER) is not None:
+            # Only services call each other with one; from the public it is dropped unread.
+            scope["headers"] = [(k, v) for k, v in scope["headers"] if k != _SERVICE_HEADER]
         client = self._client_address(scope)
         scope[CLIENT] = client
         principal: Principal | None = None

@@ -22,6 +22,7 @@ from lugx.platform.auth import (
     load_signing_key,
 )
 from lugx.platform.auth.keys import previous_public_keys
+from lugx.platform.auth.service_calls import ServiceTokens
 from lugx.platform.cache import Cache, MemoryCache, make_cache
 from lugx.platform.clients import Clients
 from lugx.platform.events import EventBus, Transport, make_transport, start_buses, stop_buses
@@ -39,6 +40,7 @@ class Wiring:
     tokens: TokenVerifier
     clients: Clients
     secret_key: bytes
+    service_tokens: ServiceTokens
     signing_key: SigningKey | None
 
     async def close(self) -> None:
@@ -59,6 +61,7 @@ def build_wiring(settings: Settings, *, holds_signing_key: bool) -> Wiring:
     )
     # Revoked sessions must never be evicted to make room for cached pages: in memory they get
     # a store of their own; Redis keeps both (and is what spreads revocations across processes).
+    secret_key = load_secret_key(settings)
     revocations = cache if settings.redis_url else MemoryCache(max_entries=None)
     return Wiring(
         settings=settings,
@@ -66,7 +69,8 @@ def build_wiring(settings: Settings, *, holds_signing_key: bool) -> Wiring:
         transport=make_transport(settings.broker_url, namespace=settings.event_namespace),
         tokens=TokenVerifier(keys, issuer=settings.jwt_issuer, revocations=revocations),
         clients=Clients(settings),
-        secret_key=load_secret_key(settings),
+        secret_key=secret_key,
+        service_tokens=ServiceTokens(secret_key),
         signing_key=signing_key,
     )
 

@@ -4,11 +4,13 @@ the embedded wiring and over HTTP (with timeouts) in the distributed one. Same c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
 from starlette.types import ASGIApp
 
+from lugx.platform.auth.service_calls import SERVICE_HEADER
 from lugx.platform.errors import (
     Conflict,
     Forbidden,
@@ -29,12 +31,16 @@ _ERRORS: dict[int, type[LugxError]] = {
 
 
 class ServiceClient:
-    """Base of the typed clients: request ids forwarded, problem documents turned into errors."""
+    """Base of the typed clients: request ids forwarded, problem documents turned into errors,
+    and, when made by a service (`ServiceContext.client`), that service's token on every call."""
 
     service: str = ""
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, *, service_token: Callable[[], str] | None = None
+    ) -> None:
         self._http = http
+        self._service_token = service_token
 
     async def request(
         self,
@@ -52,6 +58,8 @@ class ServiceClient:
             sent["x-request-id"] = request_id
         if token:
             sent["authorization"] = f"Bearer {token}"
+        if self._service_token is not None:
+            sent[SERVICE_HEADER] = self._service_token()
         try:
             response = await self._http.request(
                 method, path, json=json, params=params, headers=sent
@@ -107,8 +115,8 @@ class Clients:
             self._http[service] = client
         return client
 
-    def get(self, client_type: type[C]) -> C:
-        return client_type(self.http(client_type.service))
+    def get(self, client_type: type[C], *, service_token: Callable[[], str] | None = None) -> C:
+        return client_type(self.http(client_type.service), service_token=service_token)
 
     async def aclose(self) -> None:
         for client in self._http.values():

@@ -13,7 +13,8 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 from fastapi import APIRouter, FastAPI, Request
@@ -28,13 +29,15 @@ from lugx.platform.observability import ReadinessCheck, RequestContextMiddleware
 
 if TYPE_CHECKING:
     from lugx.platform.auth import TokenVerifier
+    from lugx.platform.auth.service_calls import ServiceTokens
     from lugx.platform.bootstrap import Wiring
     from lugx.platform.cache import Cache
-    from lugx.platform.clients import Clients
+    from lugx.platform.clients import Clients, ServiceClient
     from lugx.platform.settings import Settings
 
 log = structlog.get_logger(__name__)
 
+C = TypeVar("C", bound="ServiceClient")
 Hook = Callable[["ServiceContext"], Awaitable[None]]
 Loop = Callable[["ServiceContext"], Coroutine[Any, Any, None]]
 
@@ -76,8 +79,15 @@ class ServiceContext:
     clients: Clients
     events: EventBus
     secret_key: bytes
+    service_tokens: ServiceTokens
     client_address: ClientAddress
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, client_type: type[C]) -> C:
+        """A typed client of another service whose calls carry this service's token."""
+        return self.clients.get(
+            client_type, service_token=partial(self.service_tokens.issue, self.name)
+        )
 
 
 class ServiceRuntime:
@@ -99,6 +109,7 @@ class ServiceRuntime:
             clients=wiring.clients,
             events=bus,
             secret_key=wiring.secret_key,
+            service_tokens=wiring.service_tokens,
             client_address=ClientAddress(settings.trusted_proxies),
             extras={"wiring": wiring},
         )
