@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from lugx.platform.service import ServiceContext, ServiceSpec
-from lugx.services.catalog import routes
+from lugx.services.catalog import internal_routes, routes
 from lugx.services.catalog.events import announce_discounts_forever, consumers
 from lugx.services.catalog.models import EVENTS, Base
 from lugx.services.catalog.search_routes import router as search_router
@@ -19,7 +19,7 @@ def configure(ctx: ServiceContext) -> None:
 
 def routers() -> list[APIRouter]:
     # Search first: `/games` (the list) must not be taken for `/games/{app_id}`.
-    return [search_router, routes.router]
+    return [search_router, routes.router, internal_routes.router]
 
 
 SPEC = ServiceSpec(

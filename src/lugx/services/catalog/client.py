@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 from pydantic import TypeAdapter
 
 from lugx.platform.clients import ServiceClient
-from lugx.services.catalog.schemas import GameDetail, PriceRead
+from lugx.services.catalog.schemas import GameDetail, GameManagers, PriceRead
 
 _PRICES = TypeAdapter(dict[str, PriceRead])
 
@@ -25,3 +27,11 @@ class CatalogClient(ServiceClient):
             "GET", "/api/v1/catalog/prices", params={"app_ids": app_ids, "currency": currency}
         )
         return {int(k): v for k, v in _PRICES.validate_json(response.content).items()}
+
+    async def is_publisher_member(self, app_id: int, user_id: uuid.UUID) -> bool:
+        """Whether the user belongs to the publisher owning the game (NotFound: no such game).
+        Needs a service token (`ctx.client(CatalogClient)`); the caller checks roles itself."""
+        response = await self.request(
+            "GET", f"/internal/v1/catalog/games/{app_id}/members/{user_id}"
+        )
+        return GameManagers.model_validate_json(response.content).member

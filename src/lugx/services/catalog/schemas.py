@@ -57,6 +57,14 @@ class ReviewSummary(BaseModel):
     recent_description: str | None = None
 
 
+class GameManagers(BaseModel):
+    """Internal: may this user act for the publisher of this game (given the publisher role)?"""
+
+    app_id: int
+    publisher_id: uuid.UUID
+    member: bool
+
+
 class PriceRead(BaseModel):
     """What the player pays now, computed on the server at the moment asked."""
 
