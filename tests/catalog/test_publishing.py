@@ -157,6 +157,23 @@ async def test_dlc_and_bundles_link_to_their_games(
     assert price["price"] == {"amount": 2998, "currency": "USD"}
     assert price["final_price"] == {"amount": 2249, "currency": "USD"}
     assert price["discount_percent"] == 25
+    # A change to the DLC or to a bundled game names the games whose pages show it.
+    for changed, related in ((dlc, [base["app_id"]]), (base, [bundle["app_id"]])):
+        response = await client.patch(
+            f"/api/v1/catalog/games/{changed['app_id']}",
+            json={"short_description": "Now with more cake."},
+            headers=owner.headers,
+        )
+        assert response.status_code == 200, response.text
+        async with database_of(platform, "catalog").session(write=False) as session:
+            rows = (await session.execute(select(EVENTS.outbox))).all()
+        updated = [
+            orjson.loads(r.payload)
+            for r in rows
+            if r.type == "GameUpdated" and orjson.loads(r.payload)["app_id"] == changed["app_id"]
+        ]
+        assert updated[-1]["changed"] == ["short_description"]
+        assert updated[-1]["related_app_ids"] == related
 
 
 @pytest.mark.parametrize(

@@ -20,10 +20,10 @@ from sqlalchemy import func, select, text
 from lugx.cli import main
 from lugx.platform.bootstrap import Platform
 from lugx.platform.errors import Conflict
+from lugx.platform.review_scores import review_description, review_score
 from lugx.services.catalog import repository
 from lugx.services.catalog import seed as catalog_seed
 from lugx.services.catalog.models import Game, Tag
-from lugx.services.catalog.review_scores import review_description, review_score
 from lugx.services.catalog.seed import CatalogData, generate, load
 from lugx.services.catalog.taxonomy import GENRES
 from tests.conftest import database_of

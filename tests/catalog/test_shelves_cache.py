@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
+import orjson
+from sqlalchemy import select
 
 from lugx.platform.bootstrap import Platform
 from lugx.platform.events import Event
+from lugx.services.catalog.models import EVENTS
 from tests.catalog.factories import create_game, publisher_account
+from tests.conftest import database_of
 
 
 def iso(moment: datetime) -> str:
@@ -141,3 +145,9 @@ async def test_review_summaries_from_the_reviews_service_are_kept(
     assert summary["score"] == 96
     assert summary["description"] == "Overwhelmingly Positive"
     assert summary["recent_description"] == "Very Positive"
+    # Applied, the change is announced again (edge caches that re-cached the page in between
+    # drop it): one GameUpdated per delivery that changed something, none for the duplicate.
+    async with database_of(platform, "catalog").session(write=False) as session:
+        rows = (await session.execute(select(EVENTS.outbox))).all()
+    updates = [orjson.loads(r.payload)["changed"] for r in rows if r.type == "GameUpdated"]
+    assert updates.count(["review_summary"]) == 1

@@ -1,8 +1,10 @@
 """Events of the catalog service.
 
-Published (through the outbox, in the transaction of the change):
+Published (through the outbox, in the transaction of the change); each also carries
+`related_app_ids` when other games' pages show this one (a DLC's base game, bundles holding it):
 - `GamePublished` {app_id, game_id, type, title, publisher_id, base_price, currency}
-- `GameUpdated` {app_id, game_id, changed}
+- `GameUpdated` {app_id, game_id, changed} (also after a review summary is applied:
+  `changed: ["review_summary"]`)
 - `GameUnpublished` {app_id, game_id}
 - `GamePriceChanged` {app_id, game_id, currency, old_price, new_price, final_price}
 - `GameDiscountScheduled` {app_id, game_id, phase: "scheduled", percent, starts_at, ends_at, ...}
@@ -35,7 +37,7 @@ def consumers(ctx: ServiceContext) -> dict[str, Handler]:
     catalog: service.Catalog = ctx.extras["catalog"]
 
     async def review_summary_changed(session: AsyncSession, event: Event) -> None:
-        app_id = await service.on_review_summary_changed(session, event)
+        app_id = await service.on_review_summary_changed(session, catalog, event)
         if app_id is not None:
             after_commit(session, lambda: service.forget(catalog, app_id))
 

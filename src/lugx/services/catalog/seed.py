@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from lugx.platform.db import Database
 from lugx.platform.errors import Conflict, LugxError
+from lugx.platform.review_scores import review_description, review_score
 from lugx.platform.service import ServiceContext
 from lugx.services.catalog import repository as repo
 from lugx.services.catalog import seed_words as words
@@ -53,7 +54,6 @@ from lugx.services.catalog.models import (
     Publisher,
     PublisherMember,
 )
-from lugx.services.catalog.review_scores import review_description, review_score
 from lugx.services.catalog.taxonomy import GENRES
 
 log = structlog.get_logger(__name__)

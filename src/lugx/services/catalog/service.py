@@ -302,28 +302,17 @@ async def update_game(
         await _publish(session, catalog, game, now)
     elif status == "unpublished" and game.status == "published":
         game.status = "unpublished"
-        await catalog.events.publish(
-            session,
-            "GameUnpublished",
-            key=str(game.app_id),
-            payload={"app_id": game.app_id, "game_id": str(game.id)},
-        )
+        await publish_game_event(session, catalog, game, "GameUnpublished", {})
     if game.status == "published" and changed:
-        await catalog.events.publish(
-            session,
-            "GameUpdated",
-            key=str(game.app_id),
-            payload={"app_id": game.app_id, "game_id": str(game.id), "changed": changed},
-        )
+        await publish_game_event(session, catalog, game, "GameUpdated", {"changed": changed})
     if game.base_price != old_price:
         price = quote(game, now)
-        await catalog.events.publish(
+        await publish_game_event(
             session,
+            catalog,
+            game,
             "GamePriceChanged",
-            key=str(game.app_id),
-            payload={
-                "app_id": game.app_id,
-                "game_id": str(game.id),
+            {
                 "currency": "USD",
                 "old_price": old_price,
                 "new_price": game.base_price,
@@ -332,6 +321,28 @@ async def update_game(
         )
     await search.reindex_game(session, game.id)
     return game
+
+
+async def related_app_ids(session: AsyncSession, game: Game) -> list[int]:
+    """Other games whose pages show this one: a DLC's base game, the bundles holding it."""
+    related = [bundle.app_id for bundle in await repo.bundles_containing(session, game.id)]
+    if game.base_game_id is not None:
+        base = await session.get(Game, game.base_game_id)
+        if base is not None:
+            related.append(base.app_id)
+    return sorted(set(related))
+
+
+async def publish_game_event(
+    session: AsyncSession, catalog: Catalog, game: Game, event_type: str, payload: dict[str, Any]
+) -> None:
+    """A catalog event about one game, keyed by its app_id, naming the games that show it (so
+    caches of their pages are dropped too)."""
+    body = {"app_id": game.app_id, "game_id": str(game.id), **payload}
+    related = await related_app_ids(session, game)
+    if related:
+        body["related_app_ids"] = related
+    await catalog.events.publish(session, event_type, key=str(game.app_id), payload=body)
 
 
 async def _publish(session: AsyncSession, catalog: Catalog, game: Game, now: datetime) -> None:
@@ -345,13 +356,12 @@ async def _publish(session: AsyncSession, catalog: Catalog, game: Game, now: dat
     game.status = "published"
     game.published_at = game.published_at or now
     await session.flush()
-    await catalog.events.publish(
+    await publish_game_event(
         session,
+        catalog,
+        game,
         "GamePublished",
-        key=str(game.app_id),
-        payload={
-            "app_id": game.app_id,
-            "game_id": str(game.id),
+        {
             "type": game.type,
             "title": game.title,
             "publisher_id": str(game.publisher_id),
@@ -392,11 +402,12 @@ async def add_discount(
     session.add(discount)
     await session.flush()
     await mirror_discount(session, game, now)
-    await catalog.events.publish(
+    await publish_game_event(
         session,
+        catalog,
+        game,
         "GameDiscountScheduled",
-        key=str(game.app_id),
-        payload=_discount_payload(game, discount, "scheduled"),
+        _discount_payload(game, discount, "scheduled"),
     )
     await announce_discounts(session, catalog, now)
     return discount
@@ -438,19 +449,17 @@ async def announce_discounts(session: AsyncSession, catalog: Catalog, now: datet
         if discount.starts_at <= now and not discount.start_announced:
             discount.start_announced = True
             if discount.ends_at > now:
-                await catalog.events.publish(
+                await publish_game_event(
                     session,
+                    catalog,
+                    game,
                     "GameDiscounted",
-                    key=str(game.app_id),
-                    payload=_discount_payload(game, discount, "started"),
+                    _discount_payload(game, discount, "started"),
                 )
         if discount.ends_at <= now and not discount.end_announced:
             discount.end_announced = True
-            await catalog.events.publish(
-                session,
-                "GameDiscounted",
-                key=str(game.app_id),
-                payload=_discount_payload(game, discount, "ended"),
+            await publish_game_event(
+                session, catalog, game, "GameDiscounted", _discount_payload(game, discount, "ended")
             )
         await mirror_discount(session, game, now)
         changed.append(game.app_id)
@@ -474,9 +483,13 @@ def is_on_sale(game: Game, now: datetime) -> bool:
 # --- events consumed ------------------------------------------------------------------------
 
 
-async def on_review_summary_changed(session: AsyncSession, event: Event) -> int | None:
+async def on_review_summary_changed(
+    session: AsyncSession, catalog: Catalog, event: Event
+) -> int | None:
     """Keep each game's review score (for sorting and display) as the reviews service reports.
-    Returns the app_id changed, if any."""
+    Returns the app_id changed, if any. The edge cache drops the game's pages on the reviews
+    event itself, possibly before this runs; the `GameUpdated` published here, after the change,
+    drops any page re-cached in between."""
     payload = event.payload
     game = await repo.game_by_app_id(session, int(payload["app_id"]))
     if game is None:
@@ -488,4 +501,8 @@ async def on_review_summary_changed(session: AsyncSession, event: Event) -> int 
     game.recent_review_score = payload.get("recent_score")
     game.recent_review_description = payload.get("recent_description")
     await session.flush()
+    if game.status == "published":
+        await publish_game_event(
+            session, catalog, game, "GameUpdated", {"changed": ["review_summary"]}
+        )
     return game.app_id
