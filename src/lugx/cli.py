@@ -525,6 +525,13 @@ def requeue(service: str, event_id: str | None) -> None:
 @click.option("--tool", type=click.Choice(["python", "wrk"]), default="python", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option("--keep-data", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option(
+    "--games",
+    type=click.IntRange(100, 2_000_000),
+    default=100_000,
+    show_default=True,
+    help="Size of the generated catalog the catalog scenarios run on.",
+)
 def bench(
     seconds: float,
     warmup: float,
@@ -534,6 +541,7 @@ def bench(
     tool: str,
     as_json: bool,
     keep_data: Path | None,
+    games: int,
 ) -> None:
     """Throughput, latency and memory of Lugx against a bare hello world, in one run."""
     from lugx.bench.runner import BenchOptions, render_json, render_table, run_bench
@@ -547,6 +555,7 @@ def bench(
         scenarios=scenarios,
         tool=tool,
         data_dir=keep_data,
+        games=games,
     )
     try:
         report = run_bench(options, progress=None if as_json else _progress)
