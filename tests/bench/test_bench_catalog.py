@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from lugx.bench import runner, scenarios
+from lugx.bench import datasets, runner, scenarios
 from lugx.bench.loadgen import LoadResult, Target, generate_load, job_to_json
 from lugx.bench.runner import BenchOptions, BenchReport, Row, render_json, render_table
 from lugx.bench.scenarios import (
@@ -248,9 +248,27 @@ def test_catalog_scenarios_are_skipped_when_the_catalog_is_not_built(
     monkeypatch.setattr("lugx.services.SERVICE_MODULES", {"users": "lugx.services.users.app"})
     chosen, skipped = runner._selected(())
     assert [s.name for s in chosen] == ["hello", "users-me"]
-    assert {s.name for s in skipped} == {"catalog-detail", "catalog-search", "catalog-suggest"}
+    assert {s.name for s in skipped} == {
+        "catalog-detail",
+        "catalog-search",
+        "catalog-suggest",
+        "checkout",
+        "checkout-postgres",
+    }
     with pytest.raises(BenchError, match="needs the catalog service"):
         runner._selected(("catalog-search",))
+
+
+def prepare_catalog(root: Path, *, games: int, seed: int) -> datasets.DataSet:
+    return datasets.prepare(
+        "catalog",
+        None,
+        games=games,
+        seed=seed,
+        root=root,
+        child_env=lambda extra: dict(extra),
+        say=lambda _message: None,
+    )
 
 
 def test_the_catalog_is_seeded_once_and_a_kept_one_reused(
@@ -263,22 +281,21 @@ def test_the_catalog_is_seeded_once_and_a_kept_one_reused(
         assert kwargs["env"]["LUGX_DATA_DIR"].startswith(str(tmp_path))
         return type("Done", (), {"returncode": 0, "stdout": "seeded\n", "stderr": ""})()
 
-    monkeypatch.setattr(runner.subprocess, "run", fake_run)
-    options = BenchOptions(games=5000, catalog_seed=7)
-    data_dir, note = runner.seed_catalog(options, tmp_path, lambda _message: None)
+    monkeypatch.setattr(datasets.subprocess, "run", fake_run)
+    first = prepare_catalog(tmp_path, games=5000, seed=7)
     assert calls[0][-5:] == ["seed", "--games", "5000", "--seed", "7"]
-    assert "5,000 games (seed 7) seeded in" in note
-    again, note = runner.seed_catalog(options, tmp_path, lambda _message: None)
-    assert again == data_dir
+    assert "5,000 games (seed 7) seeded in" in first.note
+    again = prepare_catalog(tmp_path, games=5000, seed=7)
+    assert again.data_dir == first.data_dir
     assert len(calls) == 1
-    assert "reused" in note
+    assert "reused" in again.note
 
 
 def test_a_failed_seeding_stops_the_bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def failing(command: list[str], **kwargs: Any) -> Any:
         return type("Done", (), {"returncode": 2, "stdout": "", "stderr": "no such option"})()
 
-    monkeypatch.setattr(runner.subprocess, "run", failing)
+    monkeypatch.setattr(datasets.subprocess, "run", failing)
     with pytest.raises(BenchError, match="no such option"):
-        runner.seed_catalog(BenchOptions(games=10), tmp_path, lambda _message: None)
+        prepare_catalog(tmp_path, games=10, seed=42)
     assert not (tmp_path / "catalog-10-seed42" / ".seeded").exists()

@@ -13,7 +13,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,8 @@ from typing import Any
 import httpx
 
 import lugx
-from lugx.bench import wrk
+from lugx.bench import datasets, wrk
+from lugx.bench.datasets import DataSet, DataUnavailable
 from lugx.bench.loadgen import LoadResult, Target, job_to_json
 from lugx.bench.scenarios import SCENARIOS, Request, Scenario
 from lugx.bench.server import BenchError, ServerProcess
@@ -38,7 +38,6 @@ SERVER_ENV = {
 }
 
 CLIENT_CPU_WARNING = 0.9
-SEED_TIMEOUT_SECONDS = 1800
 CHECKED_PATHS = 20  # of a scenario's rotating paths, how many are tried before the load
 
 Progress = Callable[[str], None]
@@ -144,21 +143,35 @@ def run_bench(options: BenchOptions, *, progress: Progress | None = None) -> Ben
     runs: dict[str, list[Row]] = {scenario.name: [] for scenario in scenarios}
     with tempfile.TemporaryDirectory(prefix="lugx-bench-") as tmp:
         root = options.data_dir or Path(tmp)
-        shared: dict[str, Path] = {}
-        if any(scenario.data == "catalog" for scenario in scenarios):
-            shared["catalog"], note = seed_catalog(options, root, say)
-            notes.append(note)
+        shared: dict[tuple[str, str | None], DataSet] = {}
+        for scenario in list(scenarios):
+            key = (scenario.data or "", scenario.database)
+            if scenario.data is None or key in shared:
+                continue
+            try:
+                shared[key] = datasets.prepare(
+                    scenario.data,
+                    scenario.database,
+                    games=options.games,
+                    seed=options.catalog_seed,
+                    root=root,
+                    child_env=lambda extra: _child_env({**SERVER_ENV, **extra}),
+                    say=say,
+                )
+                notes.append(shared[key].note)
+            except DataUnavailable as exc:
+                notes.append(f"{scenario.name}: skipped, {exc}")
+                scenarios = [s for s in scenarios if (s.data, s.database) != key]
+                runs = {name: rows for name, rows in runs.items() if name != scenario.name}
         for round_number in range(1, options.rounds + 1):
             for scenario in scenarios:
                 label = f"round {round_number}/{options.rounds}, " if options.rounds > 1 else ""
                 say(f"bench: {scenario.name}: {label}starting the {scenario.app} server")
-                data_dir = (
-                    shared[scenario.data]
-                    if scenario.data is not None
-                    else root / f"{scenario.name}-{round_number}"
+                data = shared.get((scenario.data or "", scenario.database)) or DataSet(
+                    root / f"{scenario.name}-{round_number}", {}, ""
                 )
                 runs[scenario.name].append(
-                    _run_scenario(scenario, options, data_dir, say, round_number)
+                    _run_scenario(scenario, options, data, say, round_number)
                 )
     report = BenchReport(options, rows=[_median(rows) for rows in runs.values()], notes=notes)
     baseline = next(row for row in report.rows if row.scenario.baseline)
@@ -187,36 +200,6 @@ def _selected(names: Sequence[str]) -> tuple[list[Scenario], list[Scenario]]:
     return [s for s in chosen if s not in missing], missing
 
 
-def seed_catalog(options: BenchOptions, root: Path, say: Progress) -> tuple[Path, str]:
-    """The load catalog's data folder, seeded with `lugx seed --games N --seed S` (once: a
-    folder kept with --keep-data that holds the same catalog is used as it is)."""
-    games, seed = options.games, options.catalog_seed
-    data_dir = root / f"catalog-{games}-seed{seed}"
-    marker = data_dir / ".seeded"
-    if marker.exists():
-        return data_dir, f"catalog: {games:,} games (seed {seed}) reused from {data_dir}"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    say(f"bench: seeding the catalog with {games:,} games (lugx seed --games {games})")
-    started = time.perf_counter()
-    done = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "lugx.cli", "seed", "--games", str(games), "--seed", str(seed)],
-        env=_child_env({**SERVER_ENV, "LUGX_DATA_DIR": str(data_dir)}),
-        cwd=data_dir,
-        capture_output=True,
-        text=True,
-        timeout=SEED_TIMEOUT_SECONDS,
-        check=False,
-    )
-    seconds = time.perf_counter() - started
-    (data_dir / "seed.log").write_text(done.stdout + done.stderr)
-    if done.returncode != 0:
-        raise BenchError(
-            f"lugx seed --games {games} failed:\n{(done.stdout + done.stderr)[-2000:]}"
-        )
-    marker.write_text(f"{games} {seed}\n")
-    return data_dir, f"catalog: {games:,} games (seed {seed}) seeded in {seconds:.1f} s"
-
-
 def _child_env(extra: dict[str, str]) -> dict[str, str]:
     """The caller's environment without LUGX_ settings, with this checkout importable from
     anywhere (the processes run in their own folder, away from any .env)."""
@@ -227,10 +210,11 @@ def _child_env(extra: dict[str, str]) -> dict[str, str]:
 
 
 def _run_scenario(
-    scenario: Scenario, options: BenchOptions, data_dir: Path, say: Progress, round_number: int
+    scenario: Scenario, options: BenchOptions, data: DataSet, say: Progress, round_number: int
 ) -> Row:
+    data_dir = data.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
-    env = _child_env({**SERVER_ENV, "LUGX_DATA_DIR": str(data_dir)})
+    env = _child_env({**SERVER_ENV, **data.env, "LUGX_DATA_DIR": str(data_dir)})
     log_path = data_dir / f"server-{scenario.name}-{round_number}.log"
     server = ServerProcess(scenario.app, env=env, log_path=log_path, cwd=data_dir)
     connections = scenario.connections or options.connections
@@ -251,7 +235,11 @@ def _run_scenario(
             f"{connections} connections, {options.warmup:g} s warm-up + {options.seconds:g} s"
         )
         edge_before = edge_lookups(server.base_url)
-        load = _generate_load(target, options, connections, data_dir)
+        load = (
+            _run_flows(request, server.base_url, options, connections, data_dir)
+            if request.flow
+            else _generate_load(target, options, connections, data_dir)
+        )
         memory = server.memory()
         edge_after = edge_lookups(server.base_url)
     edge = {k: edge_after.get(k, 0) - edge_before.get(k, 0) for k in edge_after}
@@ -278,6 +266,8 @@ async def _prepare(scenario: Scenario, base_url: str) -> Request:
     each must succeed before it is measured."""
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
         request = await scenario.setup(http)
+        if request.flow:
+            return request  # a journey checks every answer itself, under load
         paths = request.paths or (request.path,)
         step = max(1, len(paths) // CHECKED_PATHS)
         for path in paths[::step]:
@@ -317,6 +307,38 @@ def _generate_load(
     result = LoadResult(**json.loads(done.stdout))
     if result.requests == 0:
         raise BenchError(f"no request completed; the load generator said:\n{done.stderr[-2000:]}")
+    return result
+
+
+def _run_flows(
+    request: Request, base_url: str, options: BenchOptions, connections: int, cwd: Path
+) -> LoadResult:
+    """A journey scenario: its players in a process of their own (lugx.bench.flows)."""
+    job = json.dumps(
+        {
+            "base_url": base_url,
+            "flow": request.flow,
+            "state": request.state,
+            "connections": connections,
+            "seconds": options.seconds,
+            "warmup": options.warmup,
+        }
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "lugx.bench.flows"],
+        input=job,
+        capture_output=True,
+        text=True,
+        env=_child_env({}),
+        cwd=cwd,
+        timeout=options.warmup + options.seconds + 120,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"the {request.flow} players failed:\n{done.stderr[-2000:]}")
+    result = LoadResult(**json.loads(done.stdout))
+    if result.requests == 0:
+        raise BenchError(f"no {request.flow} completed: {result.statuses}\n{done.stderr[-2000:]}")
     return result
 
 

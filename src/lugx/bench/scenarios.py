@@ -43,6 +43,9 @@ class Request:
     # When given, the load takes these paths in turn (`path` is the first of them).
     paths: tuple[str, ...] = ()
     note: str = ""  # what the setup found worth reporting (printed under the table)
+    # A journey instead of one request (lugx.bench.flows): its name and what it starts from.
+    flow: str | None = None
+    state: dict[str, Any] = field(default_factory=dict)
 
 
 Setup = Callable[[httpx.AsyncClient], Awaitable[Request]]
@@ -63,6 +66,9 @@ class Scenario:
     connections: int | None = None  # fixed by the scenario's definition; else --connections
     data: str | None = None  # "catalog": runs on the seeded load catalog
     requires: str | None = None  # a service that must be registered (else skipped)
+    # "postgresql": the server's databases are PostgreSQL ones (made afresh for the run),
+    # skipped with a note when no PostgreSQL answers.
+    database: str | None = None
 
 
 async def hello(_http: httpx.AsyncClient) -> Request:
@@ -296,6 +302,41 @@ async def _not_cached_at_the_edge(http: httpx.AsyncClient, path: str) -> None:
             )
 
 
+CHECKOUT_PLAYERS = 16
+GAMES_PER_PLAYER = 400  # distinct games each player can buy, two per checkout
+
+
+async def checkout(http: httpx.AsyncClient) -> Request:
+    """Players, each with games of their own to buy: a checkout never finds a game owned."""
+    players = [await signed_in(http) for _ in range(CHECKOUT_PLAYERS)]
+    wanted = CHECKOUT_PLAYERS * GAMES_PER_PLAYER
+    games: list[int] = []
+    cursor: str | None = None
+    while len(games) < wanted:
+        params: dict[str, Any] = {"type": "game", "price_min": 100, "limit": PAGE, "sort": "name"}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await _expect(http.get(f"{CATALOG}/games", params=params), "games")).json()
+        games += [item["app_id"] for item in page["items"]]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    if len(games) < 2 * CHECKOUT_PLAYERS:
+        raise BenchError(f"checkout needs paid games to buy; the catalog has {len(games)}")
+    share = len(games) // CHECKOUT_PLAYERS
+    state = {
+        "players": players,
+        "games": [games[i * share : (i + 1) * share] for i in range(CHECKOUT_PLAYERS)],
+    }
+    return Request(
+        "POST",
+        "/api/v1/purchases/checkout",
+        flow="checkout",
+        state=state,
+        note=f"{CHECKOUT_PLAYERS} players, {share} games each to buy two at a time, card 4242",
+    )
+
+
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("hello", "Starlette hello world (baseline)", "hello", hello, baseline=True),
     Scenario(
@@ -337,5 +378,28 @@ SCENARIOS: tuple[Scenario, ...] = (
         connections=16,
         data="catalog",
         requires="catalog",
+    ),
+    Scenario(
+        "checkout",
+        "cart (2 games) -> card checkout -> library, per player, SQLite",
+        "embedded",
+        checkout,
+        target_rps=150,
+        target_p99_ms=250,
+        connections=CHECKOUT_PLAYERS,
+        data="shop",
+        requires="purchases",
+    ),
+    Scenario(
+        "checkout-postgres",
+        "the same journey on PostgreSQL",
+        "embedded",
+        checkout,
+        target_rps=150,
+        target_p99_ms=250,
+        connections=CHECKOUT_PLAYERS,
+        data="shop",
+        requires="purchases",
+        database="postgresql",
     ),
 )

@@ -1,0 +1,125 @@
+"""The data a benchmark server starts on: a generated catalog (`lugx seed --games N`), in SQLite
+files under the bench folder or in PostgreSQL databases made afresh for the run.
+
+- `catalog`: the load catalog (100,000 games by default), for the catalog scenarios;
+- `shop`: a smaller catalog for the purchase journeys, which need games to buy, not many.
+
+A SQLite data set is seeded once and kept with `--keep-data`; a PostgreSQL one is made for each
+bench run (databases `lugx_bench_<service>`, dropped first), seeded once and shared by the
+scenarios of that run. Without a PostgreSQL that answers, its scenarios are skipped with a note.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from lugx.bench.server import BenchError
+
+SEED_TIMEOUT_SECONDS = 1800
+SHOP_GAMES = 5_000
+POSTGRES_ADMIN_URL = os.environ.get(
+    "LUGX_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+
+Progress = Callable[[str], None]
+
+
+class DataUnavailable(Exception):
+    """The data set cannot be made here (no PostgreSQL): its scenarios are skipped."""
+
+
+@dataclass(frozen=True)
+class DataSet:
+    data_dir: Path
+    env: Mapping[str, str]  # LUGX_ settings a server on this data needs
+    note: str
+
+
+def prepare(
+    kind: str,
+    database: str | None,
+    *,
+    games: int,
+    seed: int,
+    root: Path,
+    child_env: Callable[[dict[str, str]], dict[str, str]],
+    say: Progress,
+) -> DataSet:
+    count = SHOP_GAMES if kind == "shop" else games
+    label = f"{kind}: {count:,} games (seed {seed})"
+    if database == "postgresql":
+        data_dir = root / f"{kind}-{count}-seed{seed}-postgresql"
+        template = _fresh_postgres(kind)
+        env = {"LUGX_DATABASE_URL_TEMPLATE": template}
+        seconds = _seed(count, seed, data_dir, child_env(env), say)
+        return DataSet(data_dir, env, f"{label} seeded into PostgreSQL in {seconds:.1f} s")
+    data_dir = root / f"{kind}-{count}-seed{seed}"
+    marker = data_dir / ".seeded"
+    if marker.exists():
+        return DataSet(data_dir, {}, f"{label} reused from {data_dir}")
+    seconds = _seed(count, seed, data_dir, child_env({}), say)
+    marker.write_text(f"{count} {seed}\n")
+    return DataSet(data_dir, {}, f"{label} seeded in {seconds:.1f} s")
+
+
+def _seed(games: int, seed: int, data_dir: Path, env: dict[str, str], say: Progress) -> float:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    say(f"bench: seeding {games:,} games (lugx seed --games {games}) into {data_dir.name}")
+    started = time.perf_counter()
+    done = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "lugx.cli", "seed", "--games", str(games), "--seed", str(seed)],
+        env={**env, "LUGX_DATA_DIR": str(data_dir)},
+        cwd=data_dir,
+        capture_output=True,
+        text=True,
+        timeout=SEED_TIMEOUT_SECONDS,
+        check=False,
+    )
+    (data_dir / "seed.log").write_text(done.stdout + done.stderr)
+    if done.returncode != 0:
+        raise BenchError(
+            f"lugx seed --games {games} failed:\n{(done.stdout + done.stderr)[-2000:]}"
+        )
+    return time.perf_counter() - started
+
+
+def _fresh_postgres(kind: str) -> str:
+    """Drop and create this data set's databases; the URL template for them."""
+    from lugx.services import SERVICE_MODULES
+
+    admin = make_url(POSTGRES_ADMIN_URL)
+    names = {service: f"lugx_bench_{kind}_{service}" for service in SERVICE_MODULES}
+
+    async def recreate() -> None:
+        import asyncpg
+
+        try:
+            conn = await asyncpg.connect(
+                host=admin.host or "127.0.0.1",
+                port=admin.port or 5432,
+                user=admin.username or "postgres",
+                password=admin.password,
+                database=admin.database or "postgres",
+                timeout=5,
+            )
+        except (OSError, asyncpg.PostgresError) as exc:
+            raise DataUnavailable(f"no PostgreSQL at {admin.host}:{admin.port or 5432}") from exc
+        try:
+            for name in names.values():
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(recreate())
+    url = admin.set(database=f"lugx_bench_{kind}_SERVICE")
+    return url.render_as_string(hide_password=False).replace("SERVICE", "{service}")
