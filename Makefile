@@ -9,7 +9,7 @@ LUGX_DATA_DIR ?= data
 PYTEST_ARGS ?=
 export PORT LUGX_DATA_DIR
 
-.PHONY: run test check lint typecheck pytest format bench clean help
+.PHONY: run test check lint typecheck pytest format bench clean help browser
 
 help:
 	@echo "make run    - set up and start the whole platform with demo data on http://127.0.0.1:$(PORT)"
@@ -32,7 +32,19 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 run: $(VENV)/.run-installed
 	$(BIN)/lugx up --port $(PORT)
 
-test: $(VENV)/.dev-installed lint typecheck pytest
+test: $(VENV)/.dev-installed browser lint typecheck pytest
+
+# The store front's browser tests drive Chromium (Debian's package; Playwright's own download is
+# not used). Installed here when missing and this is root on a Debian-like system; otherwise
+# those tests are skipped with a reason (in CI, where CI=true, they must run).
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium for the browser tests (apt-get)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
+		|| (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null); \
+	else echo "note: $(CHROMIUM) is missing; the browser tests will be skipped (install Debian's chromium)"; fi
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests
