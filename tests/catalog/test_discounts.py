@@ -13,12 +13,8 @@ from sqlalchemy import select, update
 from lugx.platform.bootstrap import Platform
 from lugx.services.catalog import service
 from lugx.services.catalog.models import EVENTS, Discount
-from tests.catalog.factories import create_game, publisher_account
+from tests.catalog.factories import add_discount, create_game, publisher_account
 from tests.conftest import database_of
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 async def test_a_running_discount_lowers_the_final_price(
@@ -27,14 +23,8 @@ async def test_a_running_discount_lowers_the_final_price(
     owner = await publisher_account(client, platform)
     game = await create_game(client, owner, price={"amount": 1999, "currency": "USD"})
     now = datetime.now(UTC)
-    response = await client.post(
-        f"/api/v1/catalog/games/{game['app_id']}/discounts",
-        json={
-            "percent": 75,
-            "starts_at": iso(now - timedelta(minutes=1)),
-            "ends_at": iso(now + timedelta(days=2)),
-        },
-        headers=owner.headers,
+    response = await add_discount(
+        client, owner, game["app_id"], 75, now - timedelta(minutes=1), now + timedelta(days=2)
     )
     assert response.status_code == 201, response.text
     page = (await client.get(f"/api/v1/catalog/games/{game['app_id']}")).json()
@@ -56,11 +46,7 @@ async def test_a_scheduled_discount_starts_and_ends_on_time(
     game = await create_game(client, owner, price={"amount": 1000, "currency": "USD"})
     now = datetime.now(UTC)
     starts, ends = now + timedelta(hours=1), now + timedelta(hours=3)
-    response = await client.post(
-        f"/api/v1/catalog/games/{game['app_id']}/discounts",
-        json={"percent": 40, "starts_at": iso(starts), "ends_at": iso(ends)},
-        headers=owner.headers,
-    )
+    response = await add_discount(client, owner, game["app_id"], 40, starts, ends)
     assert response.status_code == 201
     url = f"/api/v1/catalog/games/{game['app_id']}"
     assert (await client.get(url)).json()["final_price"]["amount"] == 1000
@@ -110,14 +96,13 @@ async def test_bad_discounts_are_refused(
     owner = await publisher_account(client, platform)
     game = await create_game(client, owner)
     now = datetime.now(UTC)
-    response = await client.post(
-        f"/api/v1/catalog/games/{game['app_id']}/discounts",
-        json={
-            "percent": percent,
-            "starts_at": iso(now + timedelta(days=start_offset)),
-            "ends_at": iso(now + timedelta(days=end_offset)),
-        },
-        headers=owner.headers,
+    response = await add_discount(
+        client,
+        owner,
+        game["app_id"],
+        percent,
+        now + timedelta(days=start_offset),
+        now + timedelta(days=end_offset),
     )
     assert response.status_code == 422, response.text
     listed = await client.get(
@@ -132,19 +117,11 @@ async def test_overlapping_discounts_conflict(
     owner = await publisher_account(client, platform)
     game = await create_game(client, owner)
     now = datetime.now(UTC)
-    url = f"/api/v1/catalog/games/{game['app_id']}/discounts"
-    first = {
-        "percent": 20,
-        "starts_at": iso(now + timedelta(days=1)),
-        "ends_at": iso(now + timedelta(days=5)),
-    }
-    second = {
-        "percent": 30,
-        "starts_at": iso(now + timedelta(days=4)),
-        "ends_at": iso(now + timedelta(days=8)),
-    }
-    assert (await client.post(url, json=first, headers=owner.headers)).status_code == 201
-    assert (await client.post(url, json=second, headers=owner.headers)).status_code == 409
+    app_id, day = game["app_id"], timedelta(days=1)
+    first = await add_discount(client, owner, app_id, 20, now + day, now + 5 * day)
+    assert first.status_code == 201
+    second = await add_discount(client, owner, app_id, 30, now + 4 * day, now + 8 * day)
+    assert second.status_code == 409
 
 
 async def test_prices_for_several_items_and_currencies(

@@ -8,14 +8,12 @@ from datetime import date
 import httpx
 import pytest
 
-from lugx.platform.bootstrap import Platform
 from lugx.platform.db import Database
 from tests.catalog.search_factories import (
     GameSpec,
     Sale,
     add_game,
     add_games,
-    catalog_db,
     clear,
     delete_game,
     every_page,
@@ -25,14 +23,6 @@ from tests.catalog.search_factories import (
     titles,
     update_game,
 )
-
-
-@pytest.fixture
-async def db(platform: Platform) -> Database:
-    database = catalog_db(platform)
-    await forget_typo_table(database)
-    return database
-
 
 # --- words, prefixes, typos -------------------------------------------------------------------
 

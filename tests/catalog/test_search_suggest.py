@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from lugx.platform.bootstrap import Platform
 from lugx.platform.db import Database
 from tests.catalog.search_factories import (
     SUGGEST,
@@ -16,19 +15,10 @@ from tests.catalog.search_factories import (
     Sale,
     add_game,
     add_games,
-    catalog_db,
-    forget_typo_table,
     problem,
     suggestions,
     update_game,
 )
-
-
-@pytest.fixture
-async def db(platform: Platform) -> Database:
-    database = catalog_db(platform)
-    await forget_typo_table(database)
-    return database
 
 
 async def test_title_words_starting_with_the_typed_text_most_popular_first(

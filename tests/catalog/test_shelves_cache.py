@@ -11,12 +11,8 @@ from sqlalchemy import select
 from lugx.platform.bootstrap import Platform
 from lugx.platform.events import Event
 from lugx.services.catalog.models import EVENTS
-from tests.catalog.factories import create_game, publisher_account
+from tests.catalog.factories import add_discount, create_game, publisher_account
 from tests.conftest import database_of
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 async def test_shelves_show_the_right_games(client: httpx.AsyncClient, platform: Platform) -> None:
@@ -37,14 +33,8 @@ async def test_shelves_show_the_right_games(client: httpx.AsyncClient, platform:
     )
     sale = await create_game(client, owner, title="Cheap Now")
     now = datetime.now(UTC)
-    await client.post(
-        f"/api/v1/catalog/games/{sale['app_id']}/discounts",
-        json={
-            "percent": 50,
-            "starts_at": iso(now - timedelta(minutes=1)),
-            "ends_at": iso(now + timedelta(days=1)),
-        },
-        headers=owner.headers,
+    await add_discount(
+        client, owner, sale["app_id"], 50, now - timedelta(minutes=1), now + timedelta(days=1)
     )
 
     async def shelf(name: str) -> list[int]:
@@ -87,14 +77,8 @@ async def test_cache_lifetime_stops_at_the_next_price_change(
     owner = await publisher_account(client, platform)
     game = await create_game(client, owner)
     now = datetime.now(UTC)
-    await client.post(
-        f"/api/v1/catalog/games/{game['app_id']}/discounts",
-        json={
-            "percent": 50,
-            "starts_at": iso(now + timedelta(seconds=20)),
-            "ends_at": iso(now + timedelta(days=1)),
-        },
-        headers=owner.headers,
+    await add_discount(
+        client, owner, game["app_id"], 50, now + timedelta(seconds=20), now + timedelta(days=1)
     )
     response = await client.get(f"/api/v1/catalog/games/{game['app_id']}")
     max_age = int(response.headers["cache-control"].split("max-age=")[1])

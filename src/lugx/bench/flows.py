@@ -16,6 +16,7 @@ import sys
 import time
 import uuid
 from array import array
+from datetime import date
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -29,7 +30,13 @@ Flow = Callable[[httpx.AsyncClient, dict[str, Any], int, int], Awaitable[None]]
 CART = "/api/v1/shopping/cart/items"
 CHECKOUT = "/api/v1/purchases/checkout"
 LIBRARY = "/api/v1/purchases/library"
-SANDBOX_CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}
+# The sandbox's card that always succeeds, valid for a few years from now.
+SANDBOX_CARD = {
+    "number": "4242424242424242",
+    "exp_month": 12,
+    "exp_year": date.today().year + 3,
+    "cvc": "123",
+}
 
 
 class FlowFailed(Exception):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.services.catalog.models import (
@@ -24,13 +25,22 @@ from lugx.services.catalog.models import (
 )
 from lugx.services.catalog.taxonomy import GENRES, tag_name
 
+Row = TypeVar("Row")
+Named = TypeVar("Named", Genre, Tag)
+
+# Steam's app ids step by ten; ours do too, so they read like the real thing.
+APP_ID_STEP = 10
+
+
+async def _all(session: AsyncSession, query: Select[Row]) -> list[Row]:
+    return list((await session.execute(query)).scalars())
+
 
 async def next_app_id(session: AsyncSession) -> int:
     number = AppNumber()
     session.add(number)
     await session.flush()
-    # Steam's app ids step by ten; ours do too, so they read like the real thing.
-    return number.id * 10
+    return number.id * APP_ID_STEP
 
 
 async def game_by_app_id(session: AsyncSession, app_id: int) -> Game | None:
@@ -39,17 +49,11 @@ async def game_by_app_id(session: AsyncSession, app_id: int) -> Game | None:
 
 
 async def games_by_app_ids(session: AsyncSession, app_ids: Sequence[int]) -> list[Game]:
-    if not app_ids:
-        return []
-    result = await session.execute(select(Game).where(Game.app_id.in_(app_ids)))
-    return list(result.scalars())
+    return await _all(session, select(Game).where(Game.app_id.in_(app_ids))) if app_ids else []
 
 
 async def games_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Game]:
-    if not ids:
-        return []
-    result = await session.execute(select(Game).where(Game.id.in_(ids)))
-    return list(result.scalars())
+    return await _all(session, select(Game).where(Game.id.in_(ids))) if ids else []
 
 
 async def slug_taken(session: AsyncSession, slug: str) -> bool:
@@ -66,13 +70,13 @@ async def publisher_by_id(session: AsyncSession, publisher_id: uuid.UUID) -> Pub
 
 
 async def publishers_of(session: AsyncSession, user_id: uuid.UUID) -> list[Publisher]:
-    result = await session.execute(
+    return await _all(
+        session,
         select(Publisher)
         .join(PublisherMember, PublisherMember.publisher_id == Publisher.id)
         .where(PublisherMember.user_id == user_id)
-        .order_by(Publisher.name)
+        .order_by(Publisher.name),
     )
-    return list(result.scalars())
 
 
 async def is_member(session: AsyncSession, publisher_id: uuid.UUID, user_id: uuid.UUID) -> bool:
@@ -84,32 +88,28 @@ async def is_member(session: AsyncSession, publisher_id: uuid.UUID, user_id: uui
     return found.first() is not None
 
 
-async def genres_for(session: AsyncSession, slugs: Sequence[str]) -> list[Genre]:
-    """The genres named, created on first use from the store's list (callers validate slugs)."""
-    existing = {
-        g.slug: g
-        for g in (await session.execute(select(Genre).where(Genre.slug.in_(slugs)))).scalars()
-    }
+async def _by_slugs(
+    session: AsyncSession, model: type[Named], slugs: Sequence[str], name_of: Callable[[str], str]
+) -> list[Named]:
+    """The rows named, in the order given (once each), created on first use."""
+    found = await session.execute(select(model).where(model.slug.in_(slugs)))
+    existing = {row.slug: row for row in found.scalars()}
     for slug in slugs:
         if slug not in existing:
-            genre = Genre(slug=slug, name=GENRES[slug])
-            session.add(genre)
-            existing[slug] = genre
+            row = model(slug=slug, name=name_of(slug))
+            session.add(row)
+            existing[slug] = row
     await session.flush()
     return [existing[s] for s in dict.fromkeys(slugs)]
+
+
+async def genres_for(session: AsyncSession, slugs: Sequence[str]) -> list[Genre]:
+    """The genres named, created on first use from the store's list (callers validate slugs)."""
+    return await _by_slugs(session, Genre, slugs, GENRES.__getitem__)
 
 
 async def tags_for(session: AsyncSession, slugs: Sequence[str]) -> list[Tag]:
-    existing = {
-        t.slug: t for t in (await session.execute(select(Tag).where(Tag.slug.in_(slugs)))).scalars()
-    }
-    for slug in slugs:
-        if slug not in existing:
-            tag = Tag(slug=slug, name=tag_name(slug))
-            session.add(tag)
-            existing[slug] = tag
-    await session.flush()
-    return [existing[s] for s in dict.fromkeys(slugs)]
+    return await _by_slugs(session, Tag, slugs, tag_name)
 
 
 async def set_genres(session: AsyncSession, game_id: uuid.UUID, slugs: Sequence[str]) -> None:
@@ -149,13 +149,13 @@ async def set_bundle_items(
 
 
 async def genres_of(session: AsyncSession, game_id: uuid.UUID) -> list[Genre]:
-    result = await session.execute(
+    return await _all(
+        session,
         select(Genre)
         .join(GameGenre, GameGenre.genre_id == Genre.id)
         .where(GameGenre.game_id == game_id)
-        .order_by(Genre.name)
+        .order_by(Genre.name),
     )
-    return list(result.scalars())
 
 
 async def top_tags(
@@ -178,40 +178,39 @@ async def regional_prices_of(session: AsyncSession, game_id: uuid.UUID) -> dict[
     return dict(result.all())
 
 
+def _published_games() -> Select[Game]:
+    return select(Game).where(Game.status == "published").order_by(Game.app_id)
+
+
 async def dlc_of(session: AsyncSession, game_id: uuid.UUID) -> list[Game]:
-    result = await session.execute(
-        select(Game)
-        .where(Game.base_game_id == game_id, Game.status == "published")
-        .order_by(Game.app_id)
-    )
-    return list(result.scalars())
+    return await _all(session, _published_games().where(Game.base_game_id == game_id))
 
 
 async def bundle_items_of(session: AsyncSession, bundle_id: uuid.UUID) -> list[Game]:
-    result = await session.execute(
+    """Every item of a bundle (published or not), in the bundle's order."""
+    return await _all(
+        session,
         select(Game)
         .join(BundleItem, BundleItem.item_id == Game.id)
         .where(BundleItem.bundle_id == bundle_id)
-        .order_by(BundleItem.position)
+        .order_by(BundleItem.position),
     )
-    return list(result.scalars())
 
 
 async def bundles_containing(session: AsyncSession, item_id: uuid.UUID) -> list[Game]:
-    result = await session.execute(
-        select(Game)
+    return await _all(
+        session,
+        _published_games()
         .join(BundleItem, BundleItem.bundle_id == Game.id)
-        .where(BundleItem.item_id == item_id, Game.status == "published")
-        .order_by(Game.app_id)
+        .where(BundleItem.item_id == item_id),
     )
-    return list(result.scalars())
 
 
 async def discounts_of(session: AsyncSession, game_id: uuid.UUID) -> list[Discount]:
-    result = await session.execute(
-        select(Discount).where(Discount.game_id == game_id).order_by(Discount.starts_at)
+    return await _all(
+        session,
+        select(Discount).where(Discount.game_id == game_id).order_by(Discount.starts_at),
     )
-    return list(result.scalars())
 
 
 async def overlapping_discount(
@@ -250,7 +249,8 @@ async def discounts_to_announce(
     session: AsyncSession, now: datetime, limit: int = 500
 ) -> list[Discount]:
     """Discounts that have started or ended since they were last announced."""
-    result = await session.execute(
+    return await _all(
+        session,
         select(Discount)
         .where(
             Discount.cancelled_at.is_(None),
@@ -258,9 +258,8 @@ async def discounts_to_announce(
             | ((Discount.ends_at <= now) & ~Discount.end_announced),
         )
         .order_by(Discount.starts_at)
-        .limit(limit)
+        .limit(limit),
     )
-    return list(result.scalars())
 
 
 async def count_published(session: AsyncSession) -> int:

@@ -20,7 +20,7 @@ from lugx.services.catalog import repository as repo
 from lugx.services.catalog import service
 from lugx.services.catalog.details import game_detail
 from lugx.services.catalog.media import svg_image
-from lugx.services.catalog.models import Game, GameGenre, Genre
+from lugx.services.catalog.models import Discount, Game, GameGenre, Genre
 from lugx.services.catalog.pricing import bundle_quote, next_price_change, on_sale_sql, quote
 from lugx.services.catalog.schemas import (
     DiscountCreate,
@@ -176,6 +176,18 @@ async def add_discount(
 ) -> DiscountRead:
     discount = await service.add_discount(session, catalog, principal, app_id, body, utcnow())
     forget_after_commit(session, catalog, app_id)
+    return _discount_read(discount, app_id)
+
+
+@router.get("/games/{app_id}/discounts", response_model=list[DiscountRead])
+async def list_discounts(
+    app_id: AppId, principal: CurrentUser, session: DbSession
+) -> list[DiscountRead]:
+    game = await service.managed_game(session, principal, app_id)
+    return [_discount_read(d, app_id) for d in await repo.discounts_of(session, game.id)]
+
+
+def _discount_read(discount: Discount, app_id: int) -> DiscountRead:
     return DiscountRead(
         id=discount.id,
         app_id=app_id,
@@ -184,24 +196,6 @@ async def add_discount(
         ends_at=discount.ends_at,
         cancelled_at=discount.cancelled_at,
     )
-
-
-@router.get("/games/{app_id}/discounts", response_model=list[DiscountRead])
-async def list_discounts(
-    app_id: AppId, principal: CurrentUser, session: DbSession
-) -> list[DiscountRead]:
-    game = await service.managed_game(session, principal, app_id)
-    return [
-        DiscountRead(
-            id=d.id,
-            app_id=app_id,
-            percent=d.percent,
-            starts_at=d.starts_at,
-            ends_at=d.ends_at,
-            cancelled_at=d.cancelled_at,
-        )
-        for d in await repo.discounts_of(session, game.id)
-    ]
 
 
 @router.get("/games/{app_id}/price", response_model=PriceRead)
@@ -260,22 +254,27 @@ async def prices(
 # --- shelves --------------------------------------------------------------------------------
 
 
+def _shown() -> Select[Game]:
+    """What shelves show: published games and bundles."""
+    return select(Game).where(Game.status == "published", Game.type.in_(SHOWN_TYPES))
+
+
 def _shelf_query(shelf: str, now: datetime) -> Select[Game]:
     today = now.date()
-    query = select(Game).where(Game.status == "published", Game.type.in_(SHOWN_TYPES))
-    if shelf == "featured":
-        return query.where(Game.is_featured).order_by(Game.popularity.desc(), Game.app_id)
-    if shelf == "new-and-trending":
-        return query.where(
-            Game.release_date <= today, Game.release_date > today - timedelta(days=120)
-        ).order_by(Game.popularity.desc(), Game.app_id)
-    if shelf == "specials":
-        return query.where(on_sale_sql(now)).order_by(Game.popularity.desc(), Game.app_id)
-    if shelf == "top-sellers":
-        return query.where(~Game.coming_soon).order_by(Game.popularity.desc(), Game.app_id)
-    return query.where(Game.coming_soon | (Game.release_date > today)).order_by(
-        Game.release_date, Game.app_id
-    )
+    if shelf == "coming-soon":
+        return (
+            _shown()
+            .where(Game.coming_soon | (Game.release_date > today))
+            .order_by(Game.release_date, Game.app_id)
+        )
+    conditions = {
+        "featured": Game.is_featured,
+        "new-and-trending": (Game.release_date <= today)
+        & (Game.release_date > today - timedelta(days=120)),
+        "specials": on_sale_sql(now),
+        "top-sellers": ~Game.coming_soon,
+    }
+    return _shown().where(conditions[shelf]).order_by(Game.popularity.desc(), Game.app_id)
 
 
 async def _shelf_response(
@@ -328,14 +327,9 @@ async def genre_shelf(
     if genre is None:
         raise NotFound(f"No genre {slug!r}")
     query = (
-        select(Game)
+        _shown()
         .join(GameGenre, GameGenre.game_id == Game.id)
-        .where(
-            GameGenre.genre_id == genre.id,
-            Game.status == "published",
-            Game.type.in_(SHOWN_TYPES),
-            ~Game.coming_soon,
-        )
+        .where(GameGenre.genre_id == genre.id, ~Game.coming_soon)
         .order_by(Game.popularity.desc(), Game.app_id)
         .limit(limit)
     )

@@ -49,7 +49,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lugx.services.catalog.models import FEATURES, PLATFORMS, Game, GameGenre, GameTag, Genre, Tag
+from lugx.services.catalog.models import Game, GameGenre, GameTag, Genre, Tag
 from lugx.services.catalog.search import (
     COMBINING_MARKS,
     TIERS,
@@ -71,6 +71,12 @@ from lugx.services.catalog.search import (
     row_shape,
     sort_ordering,
     variants_table,
+)
+from lugx.services.catalog.search_common import (
+    QuerySyntax,
+    hits_by_columns,
+    known_words_of,
+    run_all,
 )
 
 _metadata = MetaData()
@@ -106,30 +112,20 @@ def _quoted(word: str) -> str:
     return "'" + word.replace("'", "''").replace("\\", "\\\\") + "'"
 
 
+# Facet words start with "_", which no typed word can.
+TSQUERY_SYNTAX = QuerySyntax(quote=_quoted, any_of=" | ", all_of=" & ", facet_mark="_")
+
+
 def _all_words(terms: Sequence[Term], marker: str) -> str:
-    groups = []
-    for term in terms:
-        options = [_quoted(word) + marker for word in term.words]
-        groups.append(options[0] if len(options) == 1 else "(" + " | ".join(options) + ")")
-    return " & ".join(groups)
+    return TSQUERY_SYNTAX.all_words(terms, marker)
 
 
 def _facets(filters: Filters) -> str | None:
-    required = [f"_g{slug.encode().hex()}" for slug in filters.genres]
-    required += [f"_t{slug.encode().hex()}" for slug in filters.tags]
-    required += [f"_f{bit}" for bit in FEATURES.values() if filters.features_mask & bit]
-    groups = [_quoted(token) for token in required]
-    platforms = [f"_p{bit}" for bit in PLATFORMS.values() if filters.platforms_mask & bit]
-    types = [f"_k{name}" for name in filters.types]
-    for options in (platforms, types):
-        if options:
-            groups.append("(" + " | ".join(_quoted(token) for token in options) + ")")
-    return " & ".join(groups) if groups else None
+    return TSQUERY_SYNTAX.facets(filters)
 
 
 def _both(words: str | None, facets: str | None) -> str | None:
-    parts = [f"({part})" for part in (words, facets) if part]
-    return " & ".join(parts) if parts else None
+    return TSQUERY_SYNTAX.both(words, facets)
 
 
 def _tier_params(plan: Plan) -> dict[str, str]:
@@ -304,7 +300,7 @@ class PostgresSearch:
             params[f"low_{i}"] = word
             params[f"high_{i}"] = word[:-1] + chr(ord(word[-1]) + 1)
         row = (await session.execute(_known(len(words)), params)).one()
-        return {word for word, known in zip(words, row, strict=True) if known}
+        return known_words_of(words, row)
 
     async def page(self, session: AsyncSession, plan: Plan) -> list[Hit]:
         await _custom_plans(session)
@@ -326,8 +322,7 @@ class PostgresSearch:
             params.update(after_params(plan.after))
         indexed, words = matched is not None, bool(plan.terms)
         stmt = _by_columns(plan.sort, indexed, words, nulls_of(plan.after), shape)
-        result = await session.execute(stmt, params)
-        return [Hit(row[0], tuple(row[1:])) for row in result]
+        return hits_by_columns(await session.execute(stmt, params))
 
     async def counts(self, session: AsyncSession, plan: Plan) -> Counts:
         await _custom_plans(session)
@@ -354,12 +349,10 @@ class PostgresSearch:
             await session.execute(statement, {"game_id": game_id})
 
     async def rebuild(self, session: AsyncSession) -> None:
-        for statement in REBUILD:
-            await session.execute(statement)
+        await run_all(session, REBUILD)
 
     async def clear(self, session: AsyncSession) -> None:
-        for statement in CLEAR:
-            await session.execute(statement)
+        await run_all(session, CLEAR)
 
 
 # --- upkeep statements (the migration keeps its own copy: it must not change with this file) --

@@ -72,6 +72,12 @@ from lugx.services.catalog.search import (
     variants_table,
     words_in,
 )
+from lugx.services.catalog.search_common import (
+    QuerySyntax,
+    hits_by_columns,
+    known_words_of,
+    run_all,
+)
 
 APP_BITS = 0xFFFFFFFF
 MAX_POPULARITY = 2**31 - 1
@@ -111,11 +117,6 @@ def popularity_and_app_id(doc: int) -> tuple[int, int]:
     return MAX_POPULARITY - (doc >> 32), doc & APP_BITS
 
 
-def slug_token(kind: str, slug: str) -> str:
-    """A genre's or tag's facet word: slugs have hyphens, which FTS5 would split on."""
-    return kind + slug.encode().hex()
-
-
 def slug_of(token: str) -> str:
     return bytes.fromhex(token[1:]).decode()
 
@@ -151,31 +152,21 @@ def _quoted(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
+FTS5 = QuerySyntax(quote=_quoted, any_of=" OR ", all_of=" AND ")
+
+
 def _all_words(terms: Sequence[Term], *, prefix: bool) -> str:
-    star = "*" if prefix else ""
-    groups = []
-    for term in terms:
-        options = [_quoted(word) + star for word in term.words]
-        groups.append(options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")")
-    return " AND ".join(groups)
+    return FTS5.all_words(terms, "*" if prefix else "")
 
 
 def _facets(filters: Filters) -> str | None:
-    required = [slug_token("g", slug) for slug in filters.genres]
-    required += [slug_token("t", slug) for slug in filters.tags]
-    required += [f"f{bit}" for bit in FEATURES.values() if filters.features_mask & bit]
-    groups = [_quoted(token) for token in required]
-    platforms = [f"p{bit}" for bit in PLATFORMS.values() if filters.platforms_mask & bit]
-    types = [f"k{name}" for name in filters.types]
-    for options in (platforms, types):
-        if options:
-            groups.append("(" + " OR ".join(_quoted(token) for token in options) + ")")
-    return "facets : (" + " AND ".join(groups) + ")" if groups else None
+    """The facet words required, in the facets column only."""
+    required = FTS5.facets(filters)
+    return f"facets : ({required})" if required else None
 
 
 def _with_facets(expression: str | None, facets: str | None) -> str:
-    parts = [f"({part})" for part in (expression, facets) if part]
-    return " AND ".join(parts)
+    return FTS5.both(expression, facets) or ""
 
 
 def _tier_matches(terms: Sequence[Term], facets: str | None) -> list[str]:
@@ -326,7 +317,7 @@ class SqliteSearch:
             f"{MATCH}_{i}": f"{{title keywords}} : {_quoted(word)}*" for i, word in enumerate(words)
         }
         row = (await session.execute(_known(len(words)), params)).one()
-        return {word for word, known in zip(words, row, strict=True) if known}
+        return known_words_of(words, row)
 
     async def page(self, session: AsyncSession, plan: Plan) -> list[Hit]:
         shape = row_shape(plan.filters)
@@ -352,8 +343,7 @@ class SqliteSearch:
         if plan.after is not None:
             params.update(after_params(plan.after))
         stmt = _by_columns(plan.sort, matched is not None, nulls_of(plan.after), shape)
-        result = await session.execute(stmt, params)
-        return [Hit(row[0], tuple(row[1:])) for row in result]
+        return hits_by_columns(await session.execute(stmt, params))
 
     async def counts(self, session: AsyncSession, plan: Plan) -> Counts:
         matched = _matched_set(plan)
@@ -395,12 +385,10 @@ class SqliteSearch:
             await remember_words(session, words_in(f"{row[0]} {row[1]}"))
 
     async def rebuild(self, session: AsyncSession) -> None:
-        for statement in REBUILD:
-            await session.execute(statement)
+        await run_all(session, REBUILD)
 
     async def clear(self, session: AsyncSession) -> None:
-        for statement in CLEAR:
-            await session.execute(statement)
+        await run_all(session, CLEAR)
 
 
 async def remember_words(session: AsyncSession, words: set[str]) -> None:

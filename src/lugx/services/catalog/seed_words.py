@@ -1,12 +1,30 @@
-"""Word lists for the generated catalog (seed.py): tags and how they go with genres, title and
-name parts, description phrases. Pure data; every list keeps its order (the generator draws
-from them with a seeded random source, so reordering a list changes every generated catalog).
+"""Word lists for the generated catalog (seed_generate.py): tags and how they go with genres,
+title and name parts, description phrases. Pure data; every list keeps its order (the generator
+draws from them with a seeded random source, so reordering a list changes every generated
+catalog). The store's genres themselves are taxonomy.GENRES.
 """
 
 from __future__ import annotations
 
+from lugx.services.catalog.taxonomy import GENRES
+
 # --- tags -----------------------------------------------------------------------------------
 # slug -> name, about 300. Slugs follow the API's slug rule; names are what players see.
+
+# Genres players tag by other names than the store files them under.
+_GENRE_TAGGED_AS: dict[str, dict[str, str]] = {
+    "roguelike": {"rogue-like": "Rogue-like", "rogue-lite": "Rogue-lite"},
+    "mmo": {"mmorpg": "MMORPG"},
+}
+
+
+def _genres_as_tags() -> dict[str, str]:
+    """Every store genre (taxonomy.GENRES) as a tag of the same name, in the genres' order."""
+    tags: dict[str, str] = {}
+    for slug, name in GENRES.items():
+        tags.update(_GENRE_TAGGED_AS.get(slug, {slug: name}))
+    return tags
+
 
 TAGS: dict[str, str] = {
     # How it is played
@@ -29,32 +47,7 @@ TAGS: dict[str, str] = {
     "esports": "eSports",
     "asynchronous-multiplayer": "Asynchronous Multiplayer",
     # Genres as tags
-    "action": "Action",
-    "adventure": "Adventure",
-    "rpg": "RPG",
-    "strategy": "Strategy",
-    "simulation": "Simulation",
-    "sports": "Sports",
-    "racing": "Racing",
-    "puzzle": "Puzzle",
-    "casual": "Casual",
-    "indie": "Indie",
-    "horror": "Horror",
-    "shooter": "Shooter",
-    "platformer": "Platformer",
-    "fighting": "Fighting",
-    "survival": "Survival",
-    "sandbox": "Sandbox",
-    "rogue-like": "Rogue-like",
-    "rogue-lite": "Rogue-lite",
-    "visual-novel": "Visual Novel",
-    "mmorpg": "MMORPG",
-    "card-game": "Card Game",
-    "rhythm": "Rhythm",
-    "stealth": "Stealth",
-    "tower-defense": "Tower Defense",
-    "city-builder": "City Builder",
-    "educational": "Educational",
+    **_genres_as_tags(),
     "free-to-play": "Free to Play",
     "early-access": "Early Access",
     # Sub-genres
