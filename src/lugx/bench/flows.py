@@ -16,9 +16,9 @@ import sys
 import time
 import uuid
 from array import array
-from datetime import date
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
+from datetime import date
 from typing import Any
 
 import httpx

@@ -72,6 +72,8 @@ class ServiceClient:
 
     def _error(self, response: httpx.Response) -> LugxError:
         detail = None
+        errors = None  # field problems, kept so a form can show each next to its field
+        code = None
         if response.headers.get("content-type", "").startswith("application/problem+json"):
             try:
                 body = response.json()
@@ -79,9 +81,13 @@ class ServiceClient:
                 body = None
             if isinstance(body, dict) and isinstance(body.get("detail"), str):
                 detail = body["detail"]
+            if isinstance(body, dict) and isinstance(body.get("errors"), list):
+                errors = [e for e in body["errors"] if isinstance(e, dict)]
+            if isinstance(body, dict) and isinstance(body.get("type"), str):
+                code = body["type"].rsplit("/", 1)[-1] or None
         if response.status_code >= 500:
             return ServiceUnavailable(f"The {self.service} service failed")
-        error = _ERRORS.get(response.status_code, LugxError)(detail)
+        error = _ERRORS.get(response.status_code, LugxError)(detail, errors=errors, code=code)
         error.status = response.status_code
         return error
 

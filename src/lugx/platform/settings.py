@@ -138,6 +138,25 @@ class Settings(BaseSettings):
     event_backoff_base_seconds: float = Field(default=0.5, gt=0, le=60)
     event_backoff_max_seconds: float = Field(default=300.0, gt=0)
 
+    # Payments: the bounds of one wallet top-up (minor units, USD) and how long a payment that
+    # needs the confirmation step (3-D Secure) waits for it before it can no longer be confirmed.
+    payments_top_up_min: int = Field(default=500, ge=1)
+    payments_top_up_max: int = Field(default=50_000, ge=1, le=100_000_000)
+    payments_confirmation_ttl_seconds: int = Field(default=900, ge=10, le=86_400)
+
+    # Reviews: how often games whose recent (30-day) score may have moved because a day left
+    # the window get their summary republished.
+    reviews_recent_refresh_seconds: float = Field(default=3600.0, gt=0, le=86_400)
+
+    # Purchases: how long an order awaits the player's payment confirmation before it expires;
+    # how often the recovery loop runs and how long a `pending` order is left to its own request
+    # before the loop settles it. `purchases_crash_point` is for the crash tests only: the
+    # process SIGKILLs itself when the saga reaches the step it names (docs/purchases.md).
+    purchases_payment_deadline_seconds: float = Field(default=900.0, gt=0)
+    purchases_recovery_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    purchases_pending_grace_seconds: float = Field(default=30.0, ge=0)
+    purchases_crash_point: str | None = None
+
     # Quick start only: demo data and demo accounts are never loaded in production.
     demo_data: bool = True
 

@@ -10,6 +10,10 @@ from lugx.platform.service import ServiceSpec
 SERVICE_MODULES: dict[str, str] = {
     "users": "lugx.services.users.app",
     "catalog": "lugx.services.catalog.app",
+    "payments": "lugx.services.payments.app",
+    "purchases": "lugx.services.purchases.app",
+    "shopping": "lugx.services.shopping.app",
+    "reviews": "lugx.services.reviews.app",
 }
 
 

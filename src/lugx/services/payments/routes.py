@@ -1,0 +1,119 @@
+"""Public endpoints of the payments service: the player's wallet, top-ups, confirmations.
+The player is always the verified caller: no endpoint takes a user id."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request, status
+from starlette.responses import Response
+
+from lugx.platform.auth import CurrentUser
+from lugx.platform.db import DbSession, utcnow
+from lugx.platform.errors import PROBLEM_JSON, BadRequest
+from lugx.platform.money import Money
+from lugx.platform.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from lugx.services.payments import ledger, service
+from lugx.services.payments import repository as repo
+from lugx.services.payments.schemas import (
+    ConfirmationRead,
+    TopUpCreate,
+    TopUpRead,
+    WalletEntryRead,
+    WalletRead,
+)
+from lugx.services.payments.service import Payments
+from lugx.services.payments.views import confirmation_read, entry_read
+
+PREFIX = "/api/v1/payments"
+
+router = APIRouter(prefix=PREFIX, tags=["payments"])
+
+
+def payments_of(request: Request) -> Payments:
+    payments: Payments = request.app.state.ctx.extras["payments"]
+    return payments
+
+
+PaymentsDep = Annotated[Payments, Depends(payments_of)]
+IdempotencyHeader = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=255, description="Unique per try"),
+]
+
+
+def idempotency_key(value: str | None) -> str:
+    if value is None or not value.strip():
+        raise BadRequest(
+            "This request moves money: send an Idempotency-Key header (e.g. a fresh UUID)",
+            code="idempotency-key-required",
+        )
+    return value
+
+
+@router.get("/wallet", response_model=WalletRead)
+async def wallet(principal: CurrentUser, session: DbSession) -> WalletRead:
+    account = await ledger.wallet(session, principal.user_id)
+    balance = await ledger.balance_of(session, account)
+    return WalletRead(
+        balance=Money(amount=balance.amount, currency=ledger.CURRENCY),
+        currency=ledger.CURRENCY,
+        updated_at=balance.updated_at,
+    )
+
+
+@router.get("/wallet/entries", response_model=Page[WalletEntryRead])
+async def wallet_entries(
+    request: Request,
+    principal: CurrentUser,
+    session: DbSession,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> Page[WalletEntryRead]:
+    """The wallet's history, newest first."""
+    secret = request.app.state.ctx.secret_key
+    before = None
+    if cursor:
+        before = decode_cursor(secret, cursor).get("s")
+        if not isinstance(before, int):
+            raise BadRequest("The cursor is not valid", code="invalid-cursor")
+    account = await ledger.wallet(session, principal.user_id)
+    if account is None:
+        return Page[WalletEntryRead](items=[])
+    rows = await repo.wallet_entries(session, account.id, limit=limit + 1, before=before)
+    items = [entry_read(entry, txn) for entry, txn in rows[:limit]]
+    next_cursor = encode_cursor(secret, {"s": items[-1].sequence}) if len(rows) > limit else None
+    return Page[WalletEntryRead](items=items, next_cursor=next_cursor)
+
+
+@router.post(
+    "/wallet/top-ups",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TopUpRead,
+    responses={402: {"description": "The card was declined (problem+json with failure_code)"}},
+)
+async def top_up(
+    body: TopUpCreate,
+    principal: CurrentUser,
+    session: DbSession,
+    payments: PaymentsDep,
+    key: IdempotencyHeader = None,
+) -> Response:
+    """Add money to the wallet by card. A declined card is a 402 whose `failure_code` says why;
+    a card that needs the confirmation step answers `requires_confirmation` and a `next_action`.
+    The same Idempotency-Key again returns the first answer; money moves once."""
+    answer = await service.top_up(
+        session, payments, principal.user_id, idempotency_key(key), body, utcnow().date()
+    )
+    media = PROBLEM_JSON if answer.status_code >= 400 else "application/json"
+    return Response(answer.body, status_code=answer.status_code, media_type=media)
+
+
+@router.post("/confirmations/{payment_id}", response_model=ConfirmationRead)
+async def confirm(
+    payment_id: uuid.UUID, principal: CurrentUser, session: DbSession, payments: PaymentsDep
+) -> ConfirmationRead:
+    """Complete the confirmation step of one of your top-ups or card payments."""
+    payment = await service.confirm(session, payments, principal.user_id, payment_id)
+    return confirmation_read(payment)

@@ -1,0 +1,252 @@
+"""HTTP endpoints of orders, checkout and refunds: parse, authorise, call the rules, shape."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+
+from lugx.platform.auth import CurrentUser, Principal, require_roles
+from lugx.platform.db import DbSession
+from lugx.platform.errors import BadRequest, Conflict
+from lugx.platform.money import Money
+from lugx.platform.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from lugx.platform.service import ServiceContext, ctx_of
+from lugx.services.purchases import refunds, saga, service
+from lugx.services.purchases import repository as repo
+from lugx.services.purchases.models import Order, OrderLine, RefundRequest
+from lugx.services.purchases.schemas import (
+    CardRead,
+    CheckoutRequest,
+    OrderLineRead,
+    OrderRead,
+    ReceiptRead,
+    RefundCreate,
+    RefundDecision,
+    RefundRead,
+    RefundStatus,
+)
+from lugx.services.purchases.states import HAS_RECEIPT
+
+PREFIX = "/api/v1/purchases"
+
+router = APIRouter(prefix=PREFIX, tags=["purchases"])
+
+Ctx = Annotated[ServiceContext, Depends(ctx_of)]
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Your unique id for this attempt: a retry with it never pays twice",
+    ),
+]
+Admin = Annotated[Principal, Depends(require_roles("admin"))]
+
+
+def _money(amount: int, currency: str) -> Money:
+    return Money(amount=amount, currency=currency)
+
+
+def line_read(line: OrderLine, currency: str) -> OrderLineRead:
+    return OrderLineRead(
+        app_id=line.app_id,
+        title=line.title,
+        type=line.type,
+        recipient_id=line.recipient_id,
+        price=_money(line.price, currency),
+        final_price=_money(line.final_price, currency),
+        amount_due=_money(line.amount_due, currency),
+        grants=[int(item["app_id"]) for item in line.grants],
+    )
+
+
+def order_read(order: Order) -> OrderRead:
+    return OrderRead(
+        id=order.id,
+        status=order.status,
+        payment_method=order.payment_method,
+        lines=[line_read(line, order.currency) for line in order.lines],
+        subtotal=_money(order.subtotal, order.currency),
+        discount=_money(order.discount, order.currency),
+        total=_money(order.total, order.currency),
+        coupon_code=order.coupon_code,
+        charge_id=order.charge_id,
+        failure_reason=order.failure_reason,
+        created_at=order.created_at,
+        expires_at=order.expires_at,
+        paid_at=order.paid_at,
+        completed_at=order.completed_at,
+        refunded_at=order.refunded_at,
+    )
+
+
+def refund_read(refund: RefundRequest) -> RefundRead:
+    return RefundRead(
+        id=refund.id,
+        order_id=refund.order_id,
+        user_id=refund.user_id,
+        status=refund.status,
+        automatic=refund.automatic,
+        reason=refund.reason,
+        amount=_money(refund.amount, "USD"),
+        note=refund.note,
+        created_at=refund.created_at,
+        decided_at=refund.decided_at,
+    )
+
+
+def keyset(secret: bytes, cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if not cursor:
+        return None
+    key = decode_cursor(secret, cursor)
+    try:
+        return datetime.fromisoformat(key["t"]), uuid.UUID(key["id"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise BadRequest("The cursor is not valid", code="invalid-cursor") from exc
+
+
+def next_cursor(secret: bytes, rows: list[Any], limit: int, field: str) -> str | None:
+    if len(rows) <= limit:
+        return None
+    last = rows[limit - 1]
+    return encode_cursor(secret, {"t": getattr(last, field).isoformat(), "id": str(last.id)})
+
+
+# --- checkout and orders --------------------------------------------------------------------
+
+
+@router.post("/checkout", status_code=status.HTTP_201_CREATED, response_model=OrderRead)
+async def checkout(
+    body: CheckoutRequest,
+    principal: CurrentUser,
+    ctx: Ctx,
+    key: IdempotencyKey,
+    response: Response,
+) -> OrderRead:
+    """Buy what is in your cart. 201 with the order (`paid`, `failed`, or `awaiting_payment`
+    with a `charge_id` to confirm with payments); a replayed Idempotency-Key answers 200 with
+    the first order and moves nothing."""
+    order, made = await saga.checkout(ctx, principal.user_id, key, body)
+    if not made:
+        response.status_code = status.HTTP_200_OK
+    return order_read(order)
+
+
+@router.get("/orders", response_model=Page[OrderRead])
+async def list_orders(
+    request: Request,
+    principal: CurrentUser,
+    session: DbSession,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> Page[OrderRead]:
+    """Your orders, newest first."""
+    secret = ctx_of(request).secret_key
+    rows = list(
+        await repo.orders_of(
+            session, principal.user_id, limit=limit + 1, after=keyset(secret, cursor)
+        )
+    )
+    return Page[OrderRead](
+        items=[order_read(row) for row in rows[:limit]],
+        next_cursor=next_cursor(secret, rows, limit, "created_at"),
+    )
+
+
+@router.get("/orders/{order_id}", response_model=OrderRead)
+async def get_order(order_id: uuid.UUID, principal: CurrentUser, session: DbSession) -> OrderRead:
+    order = await service.owned_order(
+        session, order_id, principal.user_id, admin=principal.is_admin
+    )
+    return order_read(order)
+
+
+@router.get("/orders/{order_id}/receipt", response_model=ReceiptRead)
+async def receipt(order_id: uuid.UUID, principal: CurrentUser, session: DbSession) -> ReceiptRead:
+    order = await service.owned_order(
+        session, order_id, principal.user_id, admin=principal.is_admin
+    )
+    if order.status not in HAS_RECEIPT or order.paid_at is None:
+        raise Conflict("An order has a receipt once it is paid", code="order-not-paid")
+    card = (
+        CardRead(brand=order.card_brand or "card", last4=order.card_last4)
+        if order.card_last4
+        else None
+    )
+    return ReceiptRead(
+        receipt_number=f"LGX-{order.paid_at:%Y%m%d}-{order.id.hex[:10].upper()}",
+        order_id=order.id,
+        buyer_id=order.user_id,
+        status=order.status,
+        issued_at=order.paid_at,
+        payment_method=order.payment_method,
+        card=card,
+        lines=[line_read(line, order.currency) for line in order.lines],
+        subtotal=_money(order.subtotal, order.currency),
+        discount=_money(order.discount, order.currency),
+        total=_money(order.total, order.currency),
+        coupon_code=order.coupon_code,
+        refunded_at=order.refunded_at,
+    )
+
+
+# --- refunds --------------------------------------------------------------------------------
+
+
+@router.post(
+    "/orders/{order_id}/refund", status_code=status.HTTP_201_CREATED, response_model=RefundRead
+)
+async def ask_refund(
+    order_id: uuid.UUID,
+    body: RefundCreate,
+    principal: CurrentUser,
+    ctx: Ctx,
+    key: IdempotencyKey,
+    response: Response,
+) -> RefundRead:
+    """Refund an order: at once (`approved`) within 14 days of payment and under 2 hours played
+    of each game, else a `pending` request an admin decides. A replayed key answers 200."""
+    refund, made = await refunds.request(ctx, principal, order_id, key, body.reason)
+    if not made:
+        response.status_code = status.HTTP_200_OK
+    return refund_read(refund)
+
+
+@router.get("/refund-requests", response_model=Page[RefundRead])
+async def list_refund_requests(
+    request: Request,
+    _admin: Admin,
+    session: DbSession,
+    status_filter: Annotated[RefundStatus | None, Query(alias="status")] = None,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> Page[RefundRead]:
+    """Refund requests, oldest first (admin)."""
+    secret = ctx_of(request).secret_key
+    rows = list(
+        await repo.refund_requests(
+            session, status_filter, limit=limit + 1, after=keyset(secret, cursor)
+        )
+    )
+    return Page[RefundRead](
+        items=[refund_read(row) for row in rows[:limit]],
+        next_cursor=next_cursor(secret, rows, limit, "created_at"),
+    )
+
+
+@router.post("/refund-requests/{request_id}/approve", response_model=RefundRead)
+async def approve_refund(
+    request_id: uuid.UUID, body: RefundDecision, admin: Admin, ctx: Ctx
+) -> RefundRead:
+    return refund_read(await refunds.decide(ctx, admin, request_id, True, body.note))
+
+
+@router.post("/refund-requests/{request_id}/deny", response_model=RefundRead)
+async def deny_refund(
+    request_id: uuid.UUID, body: RefundDecision, admin: Admin, ctx: Ctx
+) -> RefundRead:
+    return refund_read(await refunds.decide(ctx, admin, request_id, False, body.note))

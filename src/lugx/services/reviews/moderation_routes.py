@@ -1,0 +1,159 @@
+"""HTTP endpoints of reports (any signed-in player) and moderation (admins): hide and restore
+reviews and comments, the report queue, dismissing reports, the moderation log."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from lugx.platform.auth import CurrentUser, Principal, require_roles
+from lugx.platform.db import DbSession
+from lugx.platform.pagination import Cursor, Page
+from lugx.platform.service import ServiceContext, ctx_of
+from lugx.services.reviews import moderation
+from lugx.services.reviews import repository as repo
+from lugx.services.reviews.routes import DEFAULT_PAGE, PREFIX, PageLimit
+from lugx.services.reviews.schemas import (
+    CommentRead,
+    ModerationBody,
+    ModerationRead,
+    ReportCreate,
+    ReportRead,
+    ReportStatus,
+    ReviewRead,
+)
+from lugx.services.reviews.views import (
+    comment_read,
+    moderation_read,
+    next_cursor,
+    read_cursor,
+    report_read,
+    review_read,
+)
+
+router = APIRouter(prefix=PREFIX, tags=["reviews: moderation"])
+
+Ctx = Annotated[ServiceContext, Depends(ctx_of)]
+Admin = Annotated[Principal, Depends(require_roles("admin"))]
+
+
+# --- reports --------------------------------------------------------------------------------
+
+
+@router.post("/{review_id}/reports", status_code=status.HTTP_201_CREATED, response_model=ReportRead)
+async def report_review(
+    review_id: uuid.UUID, body: ReportCreate, principal: CurrentUser, session: DbSession
+) -> ReportRead:
+    """Report a review (once), with a reason from the list."""
+    return report_read(await moderation.report(session, principal, "review", review_id, body))
+
+
+@router.post(
+    "/comments/{comment_id}/reports",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReportRead,
+)
+async def report_comment(
+    comment_id: uuid.UUID, body: ReportCreate, principal: CurrentUser, session: DbSession
+) -> ReportRead:
+    return report_read(await moderation.report(session, principal, "comment", comment_id, body))
+
+
+@router.get("/moderation/reports", response_model=Page[ReportRead])
+async def report_queue(
+    _admin: Admin,
+    session: DbSession,
+    ctx: Ctx,
+    status: Annotated[ReportStatus, Query()] = "open",
+    limit: PageLimit = DEFAULT_PAGE,
+    cursor: Cursor = None,
+) -> Page[ReportRead]:
+    """Reports in a status, oldest first (admins)."""
+    list_name = f"reports:{status}"
+    after = read_cursor(ctx.secret_key, cursor, list_name, timed=True)
+    rows = await repo.reports_page(session, status=status, after=after, limit=limit + 1)
+    token = (
+        next_cursor(ctx.secret_key, list_name, rows[limit - 1].created_at, rows[limit - 1].id)
+        if len(rows) > limit
+        else None
+    )
+    return Page[ReportRead](items=[report_read(r) for r in rows[:limit]], next_cursor=token)
+
+
+@router.post("/moderation/reports/{report_id}/dismiss", response_model=ReportRead)
+async def dismiss_report(
+    report_id: uuid.UUID, body: ModerationBody, principal: CurrentUser, session: DbSession
+) -> ReportRead:
+    return report_read(await moderation.dismiss_report(session, principal, report_id, body.reason))
+
+
+# --- hiding and restoring -------------------------------------------------------------------
+
+
+@router.post("/{review_id}/hide", response_model=ReviewRead)
+async def hide_review(
+    review_id: uuid.UUID, body: ModerationBody, principal: CurrentUser, session: DbSession, ctx: Ctx
+) -> ReviewRead:
+    review = await moderation.set_review_hidden(
+        session, ctx, principal, review_id, True, body.reason
+    )
+    return review_read(review)
+
+
+@router.post("/{review_id}/restore", response_model=ReviewRead)
+async def restore_review(
+    review_id: uuid.UUID, body: ModerationBody, principal: CurrentUser, session: DbSession, ctx: Ctx
+) -> ReviewRead:
+    review = await moderation.set_review_hidden(
+        session, ctx, principal, review_id, False, body.reason
+    )
+    return review_read(review)
+
+
+@router.post("/comments/{comment_id}/hide", response_model=CommentRead)
+async def hide_comment(
+    comment_id: uuid.UUID,
+    body: ModerationBody,
+    principal: CurrentUser,
+    session: DbSession,
+    ctx: Ctx,
+) -> CommentRead:
+    comment = await moderation.set_comment_hidden(
+        session, ctx.cache, principal, comment_id, True, body.reason
+    )
+    return comment_read(comment)
+
+
+@router.post("/comments/{comment_id}/restore", response_model=CommentRead)
+async def restore_comment(
+    comment_id: uuid.UUID,
+    body: ModerationBody,
+    principal: CurrentUser,
+    session: DbSession,
+    ctx: Ctx,
+) -> CommentRead:
+    comment = await moderation.set_comment_hidden(
+        session, ctx.cache, principal, comment_id, False, body.reason
+    )
+    return comment_read(comment)
+
+
+@router.get("/moderation/log", response_model=Page[ModerationRead])
+async def moderation_log(
+    _admin: Admin,
+    session: DbSession,
+    ctx: Ctx,
+    limit: PageLimit = DEFAULT_PAGE,
+    cursor: Cursor = None,
+) -> Page[ModerationRead]:
+    """Every moderation action, newest first (admins)."""
+    after = read_cursor(ctx.secret_key, cursor, "moderation", timed=True)
+    rows = await repo.moderation_page(session, after=after, limit=limit + 1)
+    token = (
+        next_cursor(ctx.secret_key, "moderation", rows[limit - 1].created_at, rows[limit - 1].id)
+        if len(rows) > limit
+        else None
+    )
+    return Page[ModerationRead](items=[moderation_read(a) for a in rows[:limit]], next_cursor=token)

@@ -1,0 +1,218 @@
+"""Events of the shopping service.
+
+Published (through the outbox, in the transaction of the change):
+- `CartCleared` {user_id, order_id, app_ids}: an order was paid and its lines left the cart
+- `PriceAlertTriggered` {user_id, app_id, target_price, final_price}: once per drop to or below
+  the player's target (re-armed when the price rises above it again)
+- `WishlistItemOnSale` {user_id, app_id, discount_percent, final_price}: a wished-for game's
+  discount started (one per wishlisting user, once per discount)
+
+Consumed:
+- `OrderPaid` (purchases): remove the bought lines, confirm the coupon use, free the cart's
+  checkout slot, publish `CartCleared`
+- `OrderFailed` / `OrderExpired` (purchases): release the coupon use and the checkout slot
+- `GamePriceChanged`, `GameDiscounted` (catalog): the price read model and the alerts
+
+Every handler is idempotent on its own (beyond the inbox): the checkout row's status says
+whether an order was settled, the read model's `as_of` drops news older than what it knows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lugx.platform.db import utcnow
+from lugx.platform.events import Event, EventBus, Handler
+from lugx.platform.service import ServiceContext
+from lugx.services.shopping import repository as repo
+from lugx.services.shopping.models import Checkout, Coupon, KnownPrice
+
+
+def _money(amount: int) -> dict[str, Any]:
+    return {"amount": amount, "currency": "USD"}
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    return uuid.UUID(str(value)) if value else None
+
+
+# --- orders ---------------------------------------------------------------------------------
+
+
+async def _settle_checkout(
+    session: AsyncSession, order_id: uuid.UUID, user_id: uuid.UUID, status: str
+) -> bool:
+    """Mark the order's checkout settled; False if it already was (a redelivery)."""
+    done = await repo.checkout(session, order_id)
+    if done is not None and done.status != "open":
+        return False
+    if done is None:
+        # An order shopping never froze (or one whose record was lost): still settle it once.
+        session.add(
+            Checkout(
+                order_id=order_id, user_id=user_id, snapshot={}, status=status, settled_at=utcnow()
+            )
+        )
+    else:
+        done.status, done.settled_at = status, utcnow()
+    await repo.unmark_checkout(session, user_id, order_id)
+    return True
+
+
+async def order_paid(session: AsyncSession, bus: EventBus, payload: dict[str, Any]) -> None:
+    order_id, user_id = uuid.UUID(payload["order_id"]), uuid.UUID(payload["user_id"])
+    if not await _settle_checkout(session, order_id, user_id, "paid"):
+        return
+    bought = [
+        (int(line["app_id"]), _uuid(line.get("recipient_id"))) for line in payload.get("lines", [])
+    ]
+    cart = await repo.cart_of(session, user_id)
+    if cart is not None:
+        await repo.remove_bought(session, cart.id, bought)
+    for use in await repo.uses_of_order(session, order_id):
+        if use.status == "released":  # released by a timeout, paid after all: it counts
+            coupon = await session.get(Coupon, use.coupon_id)
+            if coupon is not None:
+                coupon.uses += 1
+        use.status = "confirmed"
+    await session.flush()
+    await bus.publish(
+        session,
+        "CartCleared",
+        key=str(user_id),
+        payload={
+            "user_id": str(user_id),
+            "order_id": str(order_id),
+            "app_ids": sorted({app_id for app_id, _ in bought}),
+        },
+    )
+
+
+async def order_released(session: AsyncSession, payload: dict[str, Any]) -> None:
+    """The order failed or expired: its coupon use and the cart's checkout slot are free again;
+    the cart itself is left as it was."""
+    order_id, user_id = uuid.UUID(payload["order_id"]), uuid.UUID(payload["user_id"])
+    if await repo.checkout(session, order_id) is None:
+        return  # never checked out here: nothing was reserved
+    if not await _settle_checkout(session, order_id, user_id, "released"):
+        return
+    for use in await repo.uses_of_order(session, order_id):
+        if use.status == "reserved":
+            use.status = "released"
+            await repo.give_back_use(session, use.coupon_id)
+    await session.flush()
+
+
+# --- prices ---------------------------------------------------------------------------------
+
+
+async def _remember(
+    session: AsyncSession, app_id: int, base: int, final: int, percent: int, as_of: datetime
+) -> KnownPrice | None:
+    """Update the read model; None when the news is older than what it holds."""
+    known = await repo.known_price(session, app_id)
+    if known is not None and known.as_of > as_of:
+        return None
+    if known is None:
+        known = KnownPrice(app_id=app_id, base_price=base, final_price=final, as_of=as_of)
+        session.add(known)
+    known.base_price, known.final_price, known.discount_percent = base, final, percent
+    known.as_of = as_of
+    await session.flush()
+    return known
+
+
+async def _check_alerts(session: AsyncSession, bus: EventBus, app_id: int, final: int) -> None:
+    for item in await repo.wishers_of(session, app_id):
+        if item.alert_target is None:
+            continue
+        if final <= item.alert_target and item.alert_fired_at is None:
+            item.alert_fired_at = utcnow()
+            await bus.publish(
+                session,
+                "PriceAlertTriggered",
+                key=str(item.user_id),
+                payload={
+                    "user_id": str(item.user_id),
+                    "app_id": app_id,
+                    "target_price": _money(item.alert_target),
+                    "final_price": _money(final),
+                },
+            )
+        elif final > item.alert_target and item.alert_fired_at is not None:
+            item.alert_fired_at = None  # risen again: the next drop alerts again
+    await session.flush()
+
+
+async def price_changed(session: AsyncSession, bus: EventBus, event: Event) -> None:
+    p = event.payload
+    if p.get("currency", "USD") != "USD":
+        return
+    known = await repo.known_price(session, int(p["app_id"]))
+    percent = known.discount_percent if known else 0
+    app_id, final = int(p["app_id"]), int(p["final_price"])
+    if await _remember(session, app_id, int(p["new_price"]), final, percent, event.occurred_at):
+        await _check_alerts(session, bus, app_id, final)
+
+
+async def discounted(session: AsyncSession, bus: EventBus, event: Event) -> None:
+    p = event.payload
+    app_id, final = int(p["app_id"]), int(p["final_price"])
+    started = p["phase"] == "started"
+    percent = int(p["percent"]) if started else 0
+    known = await _remember(
+        session, app_id, int(p["base_price"]), final, percent, event.occurred_at
+    )
+    if known is None:
+        return
+    if started:
+        starts_at = datetime.fromisoformat(p["starts_at"])
+        if known.sale_started_at != starts_at:
+            known.sale_started_at = starts_at
+            await _announce_sale(session, bus, app_id, percent, final)
+    await _check_alerts(session, bus, app_id, final)
+
+
+async def _announce_sale(
+    session: AsyncSession, bus: EventBus, app_id: int, percent: int, final: int
+) -> None:
+    for item in await repo.wishers_of(session, app_id):
+        await bus.publish(
+            session,
+            "WishlistItemOnSale",
+            key=str(item.user_id),
+            payload={
+                "user_id": str(item.user_id),
+                "app_id": app_id,
+                "discount_percent": percent,
+                "final_price": _money(final),
+            },
+        )
+
+
+def consumers(ctx: ServiceContext) -> dict[str, Handler]:
+    bus = ctx.events
+
+    async def paid(session: AsyncSession, event: Event) -> None:
+        await order_paid(session, bus, event.payload)
+
+    async def released(session: AsyncSession, event: Event) -> None:
+        await order_released(session, event.payload)
+
+    async def price(session: AsyncSession, event: Event) -> None:
+        await price_changed(session, bus, event)
+
+    async def discount(session: AsyncSession, event: Event) -> None:
+        await discounted(session, bus, event)
+
+    return {
+        "OrderPaid": paid,
+        "OrderFailed": released,
+        "OrderExpired": released,
+        "GamePriceChanged": price,
+        "GameDiscounted": discount,
+    }

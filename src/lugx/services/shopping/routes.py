@@ -1,0 +1,252 @@
+"""HTTP endpoints of the shopping service: the caller's cart and wishlist, others' public
+wishlists, coupons. The user is always the verified token's; no endpoint takes a user id to act
+on (a public wishlist is only read)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, status
+
+from lugx.platform.auth import CurrentUser, OptionalUser
+from lugx.platform.db import DbSession, utcnow
+from lugx.platform.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from lugx.platform.service import ServiceContext, ctx_of
+from lugx.services.shopping import repository as repo
+from lugx.services.shopping import service, wishlist
+from lugx.services.shopping.models import Coupon
+from lugx.services.shopping.schemas import (
+    CartItemAdd,
+    CartRead,
+    CouponApply,
+    CouponCreate,
+    CouponRead,
+    CouponUpdate,
+    PriceAlert,
+    WishlistItemAdd,
+    WishlistLine,
+    WishlistOrder,
+    WishlistRead,
+    WishlistSettings,
+)
+
+PREFIX = "/api/v1/shopping"
+router = APIRouter(prefix=PREFIX, tags=["shopping"])
+
+AppIdPath = Annotated[int, Path(ge=1, le=2_000_000_000)]
+
+
+def _ctx(request: Request) -> ServiceContext:
+    return ctx_of(request)
+
+
+# --- cart -----------------------------------------------------------------------------------
+
+
+@router.get("/cart", response_model=CartRead)
+async def get_cart(request: Request, principal: CurrentUser, session: DbSession) -> CartRead:
+    """The caller's cart, priced by the catalog now, with its coupon applied if it applies."""
+    return await service.view_cart(session, _ctx(request), principal.user_id, utcnow())
+
+
+@router.post("/cart/items", status_code=status.HTTP_201_CREATED, response_model=CartRead)
+async def add_to_cart(
+    body: CartItemAdd, request: Request, principal: CurrentUser, session: DbSession
+) -> CartRead:
+    """Add a game (for yourself, or as a gift with `gift_for`). A price in the body is
+    ignored. A game already in the cart is a 409."""
+    ctx = _ctx(request)
+    await service.add_item(session, ctx, principal, body)
+    return await service.view_cart(session, ctx, principal.user_id, utcnow())
+
+
+@router.delete("/cart/items/{app_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def remove_from_cart(app_id: AppIdPath, principal: CurrentUser, session: DbSession) -> None:
+    await service.remove_item(session, principal.user_id, app_id)
+
+
+@router.post("/cart/coupon", response_model=CartRead)
+async def apply_coupon(
+    body: CouponApply, request: Request, principal: CurrentUser, session: DbSession
+) -> CartRead:
+    ctx = _ctx(request)
+    now = utcnow()
+    await service.apply_code(session, ctx, principal.user_id, body.code, now)
+    return await service.view_cart(session, ctx, principal.user_id, now)
+
+
+@router.delete("/cart/coupon", status_code=status.HTTP_204_NO_CONTENT)
+async def remove_coupon(principal: CurrentUser, session: DbSession) -> None:
+    await service.remove_code(session, principal.user_id)
+
+
+# --- wishlist -------------------------------------------------------------------------------
+
+
+def _wishlist_cursor(request: Request, items: list[WishlistLine], limit: int) -> str | None:
+    if len(items) < limit:
+        return None
+    last = items[-1]
+    return encode_cursor(_ctx(request).secret_key, {"p": last.priority, "a": last.app_id})
+
+
+async def _wishlist_page(
+    request: Request, session: DbSession, user_id: uuid.UUID, limit: int, cursor: str | None
+) -> Page[WishlistLine]:
+    after = None
+    if cursor is not None:
+        key = decode_cursor(_ctx(request).secret_key, cursor)
+        after = (int(key.get("p", 0)), int(key.get("a", 0)))
+    items = await repo.wishlist_items(session, user_id, after, limit)
+    lines = await wishlist.lines(_ctx(request), items)
+    return Page(items=lines, next_cursor=_wishlist_cursor(request, lines, limit))
+
+
+@router.get("/wishlist", response_model=WishlistRead)
+async def my_wishlist(principal: CurrentUser, session: DbSession) -> WishlistRead:
+    return await wishlist.settings_of(session, principal.user_id)
+
+
+@router.patch("/wishlist", response_model=WishlistRead)
+async def wishlist_settings(
+    body: WishlistSettings, principal: CurrentUser, session: DbSession
+) -> WishlistRead:
+    """Make the wishlist `public` (anyone may see it) or `private` (the default)."""
+    await wishlist.set_visibility(session, principal.user_id, body.visibility)
+    return await wishlist.settings_of(session, principal.user_id)
+
+
+@router.get("/wishlist/items", response_model=Page[WishlistLine])
+async def wishlist_items(
+    request: Request,
+    principal: CurrentUser,
+    session: DbSession,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[WishlistLine]:
+    """The caller's wishlist, most wanted first, with the catalog's prices now."""
+    return await _wishlist_page(request, session, principal.user_id, limit, cursor)
+
+
+@router.post(
+    "/wishlist/items", status_code=status.HTTP_201_CREATED, response_model=list[WishlistLine]
+)
+async def add_to_wishlist(
+    body: WishlistItemAdd, request: Request, principal: CurrentUser, session: DbSession
+) -> list[WishlistLine]:
+    item = await wishlist.add(session, _ctx(request), principal.user_id, body)
+    return await wishlist.lines(_ctx(request), [item])
+
+
+@router.delete("/wishlist/items/{app_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def remove_from_wishlist(
+    app_id: AppIdPath, principal: CurrentUser, session: DbSession
+) -> None:
+    await wishlist.remove(session, principal.user_id, app_id)
+
+
+@router.put("/wishlist/order", status_code=status.HTTP_204_NO_CONTENT)
+async def reorder_wishlist(body: WishlistOrder, principal: CurrentUser, session: DbSession) -> None:
+    """Every wishlisted app_id once, most wanted first."""
+    await wishlist.reorder(session, principal.user_id, body.app_ids)
+
+
+@router.put("/wishlist/items/{app_id}/alert", response_model=list[WishlistLine])
+async def set_price_alert(
+    app_id: AppIdPath,
+    body: PriceAlert,
+    request: Request,
+    principal: CurrentUser,
+    session: DbSession,
+) -> list[WishlistLine]:
+    """Be told (`PriceAlertTriggered`) when the final price falls to `target_price` or below.
+    The target is in USD and must be below the price now."""
+    item = await wishlist.set_alert(session, _ctx(request), principal.user_id, app_id, body)
+    return await wishlist.lines(_ctx(request), [item])
+
+
+@router.delete("/wishlist/items/{app_id}/alert", status_code=status.HTTP_204_NO_CONTENT)
+async def clear_price_alert(app_id: AppIdPath, principal: CurrentUser, session: DbSession) -> None:
+    await wishlist.clear_alert(session, principal.user_id, app_id)
+
+
+@router.get("/users/{user_id}/wishlist", response_model=Page[WishlistLine])
+async def users_wishlist(
+    user_id: uuid.UUID,
+    request: Request,
+    viewer: OptionalUser,
+    session: DbSession,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[WishlistLine]:
+    """Someone's wishlist: public ones to anyone, a private one only to its owner (404 to
+    everyone else)."""
+    await wishlist.visible_wishlist(session, user_id, viewer.user_id if viewer else None)
+    return await _wishlist_page(request, session, user_id, limit, cursor)
+
+
+# --- coupons --------------------------------------------------------------------------------
+
+
+def coupon_read(coupon: Coupon) -> CouponRead:
+    return CouponRead(
+        id=coupon.id,
+        code=coupon.code,
+        percent=coupon.percent,
+        amount=service.usd(coupon.amount) if coupon.amount is not None else None,
+        valid_from=coupon.valid_from,
+        valid_until=coupon.valid_until,
+        app_ids=list(coupon.app_ids),
+        min_subtotal=service.usd(coupon.min_subtotal),
+        max_uses=coupon.max_uses,
+        max_uses_per_user=coupon.max_uses_per_user,
+        uses=coupon.uses,
+        active=coupon.active,
+        created_by=coupon.created_by,
+        created_at=coupon.created_at,
+    )
+
+
+@router.post("/coupons", status_code=status.HTTP_201_CREATED, response_model=CouponRead)
+async def create_coupon(
+    body: CouponCreate, request: Request, principal: CurrentUser, session: DbSession
+) -> CouponRead:
+    """Admins: for any games (or all, with no app_ids). Publishers: only for their own games."""
+    coupon = await service.create_coupon(session, _ctx(request), principal, body, utcnow())
+    return coupon_read(coupon)
+
+
+@router.get("/coupons", response_model=Page[CouponRead])
+async def list_coupons(
+    request: Request,
+    principal: CurrentUser,
+    session: DbSession,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[CouponRead]:
+    """The coupons the caller made; every coupon for admins. Newest first."""
+    secret = _ctx(request).secret_key
+    after = None
+    if cursor is not None:
+        key = decode_cursor(secret, cursor)
+        after = (datetime.fromisoformat(str(key.get("t"))), uuid.UUID(str(key.get("i"))))
+    mine = None if principal.is_admin else principal.user_id
+    coupons = await repo.coupons_page(session, mine, after, limit)
+    next_cursor = None
+    if len(coupons) == limit:
+        last = coupons[-1]
+        next_cursor = encode_cursor(secret, {"t": last.created_at.isoformat(), "i": str(last.id)})
+    return Page(items=[coupon_read(c) for c in coupons], next_cursor=next_cursor)
+
+
+@router.patch("/coupons/{coupon_id}", response_model=CouponRead)
+async def update_coupon(
+    coupon_id: uuid.UUID, body: CouponUpdate, principal: CurrentUser, session: DbSession
+) -> CouponRead:
+    """Deactivate (or reactivate) a coupon. Uses already reserved stay valid."""
+    coupon = await service.managed_coupon(session, principal, coupon_id)
+    coupon.active = body.active
+    await session.flush()
+    return coupon_read(coupon)

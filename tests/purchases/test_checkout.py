@@ -1,0 +1,69 @@
+"""Checkout end to end: cart in shopping, money in payments, the order and library here."""
+
+from __future__ import annotations
+
+import httpx
+
+from lugx.platform.bootstrap import Platform
+from tests.payments.factories import (
+    DECLINED,
+    EXPIRED,
+    NO_FUNDS,
+    SUCCEEDS,
+    assert_ledger_balanced,
+    balance,
+)
+from tests.purchases.factories import (
+    API,
+    buyer,
+    checkout,
+    library_of,
+    paid_order,
+    store,
+    wait_status,
+)
+from tests.shopping.factories import cart_of
+
+
+async def test_wallet_checkout_pays_grants_and_completes(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    app_ids = await store(client, platform, 1999, 500)
+    player = await buyer(client, *app_ids, wallet=5000)
+    order = await paid_order(client, player)
+    assert order["total"] == {"amount": 2499, "currency": "USD"}
+    assert [line["app_id"] for line in order["lines"]] == app_ids
+    assert await balance(client, player) == 5000 - 2499
+    library = await library_of(client, player)
+    assert sorted(e["app_id"] for e in library) == sorted(app_ids)
+    assert {e["source"] for e in library} == {"purchase"}
+    completed = await wait_status(client, player, order["id"], "completed")
+    assert completed["completed_at"] is not None
+    assert (await cart_of(client, player))["items"] == []
+    receipt = await client.get(f"{API}/orders/{order['id']}/receipt", headers=player.headers)
+    assert receipt.status_code == 200, receipt.text
+    assert receipt.json()["total"]["amount"] == 2499
+    await assert_ledger_balanced(platform)
+
+
+async def test_card_checkout_with_each_sandbox_card(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    outcomes = {
+        SUCCEEDS: ("paid", None),
+        DECLINED: ("failed", "card_declined"),
+        NO_FUNDS: ("failed", "insufficient_funds"),
+        EXPIRED: ("failed", "expired_card"),
+    }
+    for number, (status, reason) in outcomes.items():
+        [app_id] = await store(client, platform, 999)
+        player = await buyer(client, app_id)
+        response = await checkout(client, player, method="card", number=number)
+        assert response.status_code == 201, response.text
+        order = response.json()
+        assert (order["status"], order["failure_reason"]) == (status, reason), number
+        owned = [e["app_id"] for e in await library_of(client, player)]
+        assert owned == ([app_id] if status == "paid" else [])
+        if status == "failed":  # the cart is untouched: the player can try another card
+            assert [i["app_id"] for i in (await cart_of(client, player))["items"]] == [app_id]
+    await assert_ledger_balanced(platform)

@@ -1,0 +1,142 @@
+"""The saga's other paths: the confirmation step, replays, the recovery loop."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import update
+
+from lugx.platform.bootstrap import Platform
+from lugx.platform.db import utcnow
+from lugx.platform.money import Money
+from lugx.services.purchases import saga
+from lugx.services.purchases.models import Order
+from lugx.services.purchases.recovery import recover_once
+from tests.conftest import database_of
+from tests.payments.factories import NEEDS_CONFIRMATION, balance, payments_as
+from tests.purchases.factories import (
+    API,
+    buyer,
+    checkout,
+    library_of,
+    order_of,
+    store,
+    wait_status,
+)
+
+
+async def _backdate(platform: Platform, order_id: str, **values: object) -> None:
+    async with database_of(platform, "purchases").session() as session:
+        await session.execute(update(Order).where(Order.id == uuid.UUID(order_id)).values(**values))
+
+
+async def test_a_card_needing_confirmation_is_paid_by_payments_event(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    [app_id] = await store(client, platform, 1500)
+    player = await buyer(client, app_id)
+    response = await checkout(client, player, method="card", number=NEEDS_CONFIRMATION)
+    assert response.status_code == 201, response.text
+    order = response.json()
+    assert order["status"] == "awaiting_payment"
+    assert order["expires_at"] is not None
+    assert order["charge_id"] is not None
+    assert await library_of(client, player) == []
+    # Another checkout waits for this one.
+    again = await checkout(client, player, method="wallet")
+    assert again.status_code == 409, again.text
+    confirmed = await client.post(
+        f"/api/v1/payments/confirmations/{order['charge_id']}", headers=player.headers
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    paid = await wait_status(client, player, order["id"], "paid", "completed")
+    assert paid["paid_at"] is not None
+    assert [e["app_id"] for e in await library_of(client, player)] == [app_id]
+
+
+async def test_a_replayed_checkout_returns_the_first_order_and_pays_once(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    [app_id] = await store(client, platform, 1200)
+    player = await buyer(client, app_id, wallet=5000)
+    first = await checkout(client, player, key="same-key")
+    again = await checkout(client, player, key="same-key")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    assert await balance(client, player) == 5000 - 1200
+    listed = await client.get(f"{API}/orders", headers=player.headers)
+    assert [o["id"] for o in listed.json()["items"]] == [first.json()["id"]]
+
+
+async def test_checkout_needs_an_idempotency_key_and_a_valid_body(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    [app_id] = await store(client, platform, 1200)
+    player = await buyer(client, app_id, wallet=5000)
+    no_key = await client.post(
+        f"{API}/checkout", json={"payment_method": "wallet"}, headers=player.headers
+    )
+    assert no_key.status_code == 422
+    no_card = await checkout(client, player, method="card")
+    assert no_card.status_code == 422
+    assert no_card.headers["content-type"].startswith("application/problem+json")
+    listed = await client.get(f"{API}/orders", headers=player.headers)
+    assert listed.json()["items"] == []
+    assert await balance(client, player) == 5000
+
+
+async def test_an_empty_cart_is_refused_and_leaves_no_order(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    player = await buyer(client, wallet=1000)
+    response = await checkout(client, player)
+    assert response.status_code == 409, response.text
+    listed = await client.get(f"{API}/orders", headers=player.headers)
+    assert listed.json()["items"] == []
+
+
+async def test_recovery_settles_pending_orders_and_expires_unconfirmed_ones(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    ctx = platform.runtimes["purchases"].ctx
+    a, b = await store(client, platform, 700, 800)
+    charged = await buyer(client, a, wallet=2000)
+    forgotten = await buyer(client, b, wallet=2000)
+    # Two checkouts that died after pricing: one after payments charged it, one before.
+    placed = []
+    for player in (charged, forgotten):
+        step = await saga.place(ctx, uuid.UUID(player.id), str(uuid.uuid4()), "wallet")
+        await saga.price(ctx, step.order_id, uuid.UUID(player.id))
+        placed.append(str(step.order_id))
+    await payments_as(platform).charge(
+        user_id=uuid.UUID(charged.id),
+        order_id=uuid.UUID(placed[0]),
+        amount=Money(amount=700),
+        method="wallet",
+    )
+    await recover_once(ctx)  # too fresh: left to their own requests
+    assert (await order_of(client, charged, placed[0]))["status"] in ("pending", "paid")
+    for order_id in placed:
+        await _backdate(platform, order_id, updated_at=utcnow() - timedelta(hours=1))
+    await recover_once(ctx)
+    assert (await order_of(client, charged, placed[0]))["status"] in ("paid", "completed")
+    assert [e["app_id"] for e in await library_of(client, charged)] == [a]
+    failed = await order_of(client, forgotten, placed[1])
+    assert (failed["status"], failed["failure_reason"]) == ("failed", "no_charge")
+    assert await balance(client, forgotten) == 2000
+
+    # An unconfirmed card payment past its deadline expires, and its charge is canceled.
+    [c] = await store(client, platform, 900)
+    slow = await buyer(client, c)
+    waiting = (await checkout(client, slow, method="card", number=NEEDS_CONFIRMATION)).json()
+    await _backdate(platform, waiting["id"], expires_at=utcnow() - timedelta(seconds=1))
+    await recover_once(ctx)
+    expired = await order_of(client, slow, waiting["id"])
+    assert expired["status"] == "expired"
+    late = await client.post(
+        f"/api/v1/payments/confirmations/{waiting['charge_id']}", headers=slow.headers
+    )
+    assert late.status_code == 409, late.text
+    assert await library_of(client, slow) == []

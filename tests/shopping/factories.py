@@ -1,0 +1,100 @@
+"""Typed helpers for the shopping tests: carts, coupons and events through the real platform."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import orjson
+from sqlalchemy import select
+
+from lugx.platform.bootstrap import Platform
+from lugx.platform.events import Event
+from lugx.services.shopping.client import ShoppingClient
+from lugx.services.shopping.models import EVENTS
+from tests.catalog.factories import create_game, publisher_account
+from tests.conftest import database_of
+from tests.users.factories import Account
+
+CART = "/api/v1/shopping/cart"
+WISHLIST = "/api/v1/shopping/wishlist"
+COUPONS = "/api/v1/shopping/coupons"
+
+
+def shopping_as(platform: Platform, caller: str = "purchases") -> ShoppingClient:
+    """The shopping client as another service would hold it (with that service's token)."""
+    tokens = platform.wiring.service_tokens
+    return platform.wiring.clients.get(ShoppingClient, service_token=lambda: tokens.issue(caller))
+
+
+async def games(
+    client: httpx.AsyncClient, platform: Platform, *prices: int
+) -> tuple[Account, list[dict[str, Any]]]:
+    """A publisher and published games at these USD prices (cents)."""
+    owner = await publisher_account(client, platform)
+    made = [
+        await create_game(client, owner, price={"amount": amount, "currency": "USD"})
+        for amount in prices
+    ]
+    return owner, made
+
+
+async def add_to_cart(
+    client: httpx.AsyncClient, account: Account, app_id: int, **extra: Any
+) -> httpx.Response:
+    return await client.post(
+        f"{CART}/items", json={"app_id": app_id, **extra}, headers=account.headers
+    )
+
+
+async def cart_of(client: httpx.AsyncClient, account: Account) -> dict[str, Any]:
+    response = await client.get(CART, headers=account.headers)
+    assert response.status_code == 200, response.text
+    cart: dict[str, Any] = response.json()
+    return cart
+
+
+async def make_coupon(client: httpx.AsyncClient, maker: Account, **fields: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": f"C{uuid.uuid4().hex[:10]}", "percent": 10}
+    body.update(fields)
+    response = await client.post(COUPONS, json=body, headers=maker.headers)
+    assert response.status_code == 201, response.text
+    coupon: dict[str, Any] = response.json()
+    return coupon
+
+
+async def published(platform: Platform, service: str, type: str) -> list[dict[str, Any]]:
+    """Payloads of the events of `type` a service wrote to its outbox, oldest first."""
+    outbox = EVENTS.outbox  # every service's event tables have the same shape
+    async with database_of(platform, service).session(write=False) as session:
+        rows = (
+            await session.execute(
+                select(outbox.c.payload).where(outbox.c.type == type).order_by(outbox.c.occurred_at)
+            )
+        ).all()
+    return [orjson.loads(row.payload) for row in rows]
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
+    """Wait for events to be delivered (the relay runs on its own)."""
+    deadline = time.monotonic() + timeout
+    while not await check():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await asyncio.sleep(0.05)
+
+
+async def deliver(platform: Platform, type: str, payload: dict[str, Any], **envelope: Any) -> Event:
+    """Hand an event to the shopping service's consumer, as the transport does (inbox and all)."""
+    event = Event(
+        type=type,
+        producer="purchases",
+        key=str(payload.get("order_id", "")),
+        payload=payload,
+        **envelope,
+    )
+    await platform.runtimes["shopping"].ctx.events.consumer.handle(event)
+    return event
