@@ -281,12 +281,21 @@ class Gateway:
         await send_body(send, 200, bytes(self._docs), b"text/html; charset=utf-8")
 
 
-def embedded_app(settings: Settings, *, fallback: ASGIApp | None = None) -> ASGIApp:
+def embedded_app(
+    settings: Settings,
+    *,
+    fallback: ASGIApp | None = None,
+    front: Callable[[Wiring], ASGIApp] | None = None,
+) -> ASGIApp:
     """Every service in this process behind the gateway (`lugx up`). The server's start migrates
-    each service's database and loads the demo data (outside production)."""
+    each service's database and loads the demo data (outside production). `front` builds the
+    fallback on the platform's wiring (the web store front, whose clients then stay
+    in-process)."""
     from lugx import services
 
     platform = Platform(settings, services.available())
+    if front is not None:
+        fallback = front(platform.wiring)
     # Subscribed now, on the shared in-process transport: the platform starts it at startup.
     edge_cache = edge_cache_for(settings, platform.wiring.transport)
 

@@ -2,8 +2,10 @@
 
 SQLite (embedded wiring) runs in WAL mode with a busy timeout. Writers are serialised by an
 asyncio lock and start with BEGIN IMMEDIATE, so two writers never deadlock on a lock upgrade and
-never sit in SQLite's coarse busy-wait sleeps; readers use their own engine and never wait for a
-writer. PostgreSQL (distributed wiring) uses one pooled engine and its own row locks.
+never sit in SQLite's coarse busy-wait sleeps; the writer's connection runs on the loop's thread
+(inline_sqlite.py), so the lock is held only for the work itself. Readers use their own threaded
+engine and never wait for a writer. PostgreSQL (distributed wiring) uses one pooled engine and
+its own row locks.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from lugx.platform.db.inline_sqlite import inline_connector
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _AFTER_COMMIT = "lugx.after_commit"
 
@@ -43,19 +47,29 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _sqlite_engine(url: str, *, begin: str, pool_size: int, echo: bool) -> AsyncEngine:
+def _sqlite_engine(
+    url: str, *, begin: str, pool_size: int, echo: bool, inline: bool = False
+) -> AsyncEngine:
+    """`inline`: run the connection's calls on the loop's thread (the writer: see
+    inline_sqlite.py); else aiosqlite's worker thread per connection (the readers)."""
     # Every session ends its transaction itself (commit or rollback), so the pool's own
     # rollback on return would only cost another trip to SQLite's thread.
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+    timeout = SQLITE_BUSY_TIMEOUT_MS / 1000
+    extra: dict[str, Any] = (
+        {"async_creator": inline_connector(database or ":memory:", timeout=timeout)}
+        if inline
+        else {"connect_args": {"timeout": timeout}}
+    )
     engine = create_async_engine(
         url,
         echo=echo,
         pool_size=pool_size,
         max_overflow=0,
         pool_reset_on_return=None,
-        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        **extra,
     )
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -81,7 +95,9 @@ class Database:
         self.url = url
         self.sqlite = is_sqlite(url)
         if self.sqlite:
-            self.writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1, echo=echo)
+            self.writer = _sqlite_engine(
+                url, begin="BEGIN IMMEDIATE", pool_size=1, echo=echo, inline=True
+            )
             self.reader = _sqlite_engine(url, begin="BEGIN", pool_size=pool_size, echo=echo)
         else:
             self.writer = create_async_engine(

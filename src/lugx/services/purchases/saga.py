@@ -70,7 +70,23 @@ async def checkout(
         crash_point(ctx.settings, "charged")
         await settle(ctx, placed.order_id, outcome)
         crash_point(ctx.settings, "settled")
-    return await load(ctx, placed.order_id), True
+    order = await load(ctx, placed.order_id)
+    await tell_shopping(ctx, order)
+    return order, True
+
+
+async def tell_shopping(ctx: ServiceContext, order: Order) -> None:
+    """Shopping learns at once how the order ended, so the player's cart shows it before the
+    response does (OrderPaid / OrderFailed tell it again; the second word changes nothing). If
+    shopping cannot be reached now, the events are enough."""
+    if order.status not in ("paid", "completed", "failed"):
+        return
+    status = "failed" if order.status == "failed" else "paid"
+    lines = [(line.app_id, line.recipient_id) for line in order.lines]
+    try:
+        await ctx.client(ShoppingClient).settled(order.id, order.user_id, status, lines)
+    except LugxError:
+        log.warning("shopping not told of a settled order; its event will", order=str(order.id))
 
 
 # --- 1. place -------------------------------------------------------------------------------

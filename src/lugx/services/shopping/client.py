@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from lugx.platform.clients import ServiceClient
-from lugx.services.shopping.schemas import CheckoutRead
+from lugx.services.shopping.schemas import CheckoutRead, OrderSettled, SettledLine
 
 
 class ShoppingClient(ServiceClient):
@@ -22,3 +22,25 @@ class ShoppingClient(ServiceClient):
             json={"user_id": str(user_id), "order_id": str(order_id)},
         )
         return CheckoutRead.model_validate_json(response.content)
+
+    async def settled(
+        self,
+        order_id: uuid.UUID,
+        user_id: uuid.UUID,
+        status: str,
+        lines: list[tuple[int, uuid.UUID | None]],
+    ) -> None:
+        """Tell shopping how an order it froze ended: "paid" (the bought lines leave the cart),
+        "failed" or "expired" (the hold and coupon use are released). Idempotent."""
+        body = OrderSettled.model_validate(
+            {
+                "user_id": user_id,
+                "status": status,
+                "lines": [SettledLine(app_id=a, recipient_id=r) for a, r in lines],
+            }
+        )
+        await self.request(
+            "POST",
+            f"/internal/v1/shopping/checkouts/{order_id}/settled",
+            json=body.model_dump(mode="json"),
+        )

@@ -52,14 +52,15 @@ async def get_cart(request: Request, principal: CurrentUser, session: DbSession)
 
 
 @router.post("/cart/items", status_code=status.HTTP_201_CREATED, response_model=CartRead)
-async def add_to_cart(
-    body: CartItemAdd, request: Request, principal: CurrentUser, session: DbSession
-) -> CartRead:
+async def add_to_cart(body: CartItemAdd, request: Request, principal: CurrentUser) -> CartRead:
     """Add a game (for yourself, or as a gift with `gift_for`). A price in the body is
     ignored. A game already in the cart is a 409."""
     ctx = _ctx(request)
-    await service.add_item(session, ctx, principal, body)
-    return await service.view_cart(session, ctx, principal.user_id, utcnow())
+    game = await service.vet_addition(ctx, principal, body)
+    async with ctx.db.session() as session:
+        await service.add_item(session, principal, body, game)
+    async with ctx.db.session(write=False) as session:
+        return await service.view_cart(session, ctx, principal.user_id, utcnow())
 
 
 @router.delete("/cart/items/{app_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -68,13 +69,12 @@ async def remove_from_cart(app_id: AppIdPath, principal: CurrentUser, session: D
 
 
 @router.post("/cart/coupon", response_model=CartRead)
-async def apply_coupon(
-    body: CouponApply, request: Request, principal: CurrentUser, session: DbSession
-) -> CartRead:
+async def apply_coupon(body: CouponApply, request: Request, principal: CurrentUser) -> CartRead:
     ctx = _ctx(request)
     now = utcnow()
-    await service.apply_code(session, ctx, principal.user_id, body.code, now)
-    return await service.view_cart(session, ctx, principal.user_id, now)
+    await service.apply_code(ctx, principal.user_id, body.code, now)
+    async with ctx.db.session(write=False) as session:
+        return await service.view_cart(session, ctx, principal.user_id, now)
 
 
 @router.delete("/cart/coupon", status_code=status.HTTP_204_NO_CONTENT)

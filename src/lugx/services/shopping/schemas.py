@@ -81,6 +81,19 @@ class CheckoutCreate(Strict):
     order_id: uuid.UUID
 
 
+class SettledLine(BaseModel):
+    app_id: int
+    recipient_id: uuid.UUID | None = None
+
+
+class OrderSettled(Strict):
+    """Internal: how an order frozen here ended (purchases says so at once; its events again)."""
+
+    user_id: uuid.UUID
+    status: Literal["paid", "failed", "expired"]
+    lines: list[SettledLine] = Field(default_factory=list, max_length=200)
+
+
 class CheckoutLine(BaseModel):
     app_id: int
     title: str

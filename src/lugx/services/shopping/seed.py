@@ -52,7 +52,9 @@ async def seed_demo(ctx: ServiceContext) -> None:
         for app_id in app_ids:  # skipping what the demo player owns already (purchases' demo)
             try:
                 if not carted:
-                    await service.add_item(session, ctx, principal, CartItemAdd(app_id=app_id))
+                    body = CartItemAdd(app_id=app_id)
+                    game = await service.vet_addition(ctx, principal, body)
+                    await service.add_item(session, principal, body, game)
                     carted = True
                 elif wished < DEMO_WISHES:
                     await wishlist.add(session, ctx, player.id, WishlistItemAdd(app_id=app_id))

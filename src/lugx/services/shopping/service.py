@@ -206,9 +206,10 @@ async def _check_recipient(ctx: ServiceContext, principal: Principal, body: Cart
         raise NotFound("No such user to send a gift to", code="recipient-not-found")
 
 
-async def add_item(
-    session: AsyncSession, ctx: ServiceContext, principal: Principal, body: CartItemAdd
-) -> None:
+async def vet_addition(ctx: ServiceContext, principal: Principal, body: CartItemAdd) -> GameDetail:
+    """What adding a game needs to ask other services (the game, the gift's recipient, what the
+    future owner has), asked before any write begins: on SQLite a write holds the service's
+    one writer, which must never wait on another service."""
     game = await lookups.published_game(ctx, body.app_id)
     await _check_recipient(ctx, principal, body)
     owner = body.gift_for or principal.user_id
@@ -217,6 +218,13 @@ async def add_item(
     if game.app_id in owned or (contents and owned.issuperset(contents)):
         who = "The recipient owns" if body.gift_for else "You own"
         raise Conflict(f"{who} {game.title} already", code="already-owned")
+    return game
+
+
+async def add_item(
+    session: AsyncSession, principal: Principal, body: CartItemAdd, game: GameDetail
+) -> None:
+    """Put a vetted game (`vet_addition`) in the caller's cart."""
     cart = await repo.ensure_cart(session, principal.user_id)
     if await repo.cart_item(session, cart.id, game.app_id) is not None:
         raise Conflict(f"{game.title} is in your cart already", code="already-in-cart")
@@ -247,20 +255,23 @@ async def remove_item(session: AsyncSession, user_id: uuid.UUID, app_id: int) ->
     await session.flush()
 
 
-async def apply_code(
-    session: AsyncSession, ctx: ServiceContext, user_id: uuid.UUID, code: str, now: datetime
-) -> None:
-    """Put a coupon on the cart, if it would take something off it now."""
-    coupon = await repo.coupon_by_code(session, code)
-    if coupon is None:
-        raise NotFound("No such coupon", code="coupon-not-found")
-    cart = await repo.ensure_cart(session, user_id)
-    lines = await price_lines(ctx, user_id, await repo.cart_items(session, cart.id))
-    outcome = apply_coupon(coupon, lines, now, await repo.user_uses(session, coupon.id, user_id))
+async def apply_code(ctx: ServiceContext, user_id: uuid.UUID, code: str, now: datetime) -> None:
+    """Put a coupon on the cart, if it would take something off it now. The cart is priced
+    (other services asked) between a read and the short write that keeps the code."""
+    async with ctx.db.session(write=False) as session:
+        coupon = await repo.coupon_by_code(session, code)
+        if coupon is None:
+            raise NotFound("No such coupon", code="coupon-not-found")
+        cart = await repo.cart_of(session, user_id)
+        items = await repo.cart_items(session, cart.id) if cart else []
+        uses = await repo.user_uses(session, coupon.id, user_id)
+    outcome = apply_coupon(coupon, await price_lines(ctx, user_id, items), now, uses)
     if outcome.reason is not None:
         raise Conflict(REASONS[outcome.reason], code=f"coupon-{outcome.reason}")
-    cart.coupon_code = coupon.code
-    await session.flush()
+    async with ctx.db.session() as session:
+        cart = await repo.ensure_cart(session, user_id)
+        cart.coupon_code = coupon.code
+        await session.flush()
 
 
 async def remove_code(session: AsyncSession, user_id: uuid.UUID) -> None:
@@ -352,30 +363,48 @@ async def _reserve(
     session.add(CouponUse(coupon_id=coupon.id, order_id=order_id, user_id=user_id, discount=off))
 
 
+def _same_lines(before: list[CartItem], now: list[CartItem]) -> bool:
+    return {(i.app_id, i.recipient_id) for i in before} == {(i.app_id, i.recipient_id) for i in now}
+
+
 async def checkout(
-    session: AsyncSession,
-    ctx: ServiceContext,
-    user_id: uuid.UUID,
-    order_id: uuid.UUID,
-    now: datetime,
+    ctx: ServiceContext, user_id: uuid.UUID, order_id: uuid.UUID, now: datetime
 ) -> CheckoutRead:
-    """Freeze the priced cart for an order and reserve its coupon use (idempotent per order)."""
-    earlier = await _earlier(session, user_id, order_id)
-    if earlier is not None:
-        return earlier
-    cart = await repo.cart_of(session, user_id)
-    items = await repo.cart_items(session, cart.id) if cart else []
-    if cart is None or not items:
+    """Freeze the priced cart for an order and reserve its coupon use (idempotent per order).
+    Read, price (the catalog and purchases asked), then one short write that checks the cart
+    did not change meanwhile."""
+    async with ctx.db.session(write=False) as session:
+        earlier = await _earlier(session, user_id, order_id)
+        if earlier is not None:
+            return earlier
+        cart = await repo.cart_of(session, user_id)
+        items = await repo.cart_items(session, cart.id) if cart else []
+    if not items:
         raise Conflict("The cart is empty", code="cart-empty")
     lines = await price_lines(ctx, user_id, items)
     _refuse_unsellable(lines)
+    async with ctx.db.session() as session:
+        return await _freeze(session, user_id, order_id, items, lines, now)
+
+
+async def _freeze(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    order_id: uuid.UUID,
+    priced_items: list[CartItem],
+    lines: list[PricedLine],
+    now: datetime,
+) -> CheckoutRead:
+    earlier = await _earlier(session, user_id, order_id)  # the same order, racing
+    if earlier is not None:
+        return earlier
+    cart = await repo.cart_of(session, user_id)
+    if cart is None or not _same_lines(priced_items, await repo.cart_items(session, cart.id)):
+        raise Conflict("The cart changed during checkout; try again", code="cart-changed")
     coupon, outcome = await _coupon_outcome(session, cart, lines, now)
     if coupon is not None and outcome is not None and outcome.reason is not None:
         raise Conflict(REASONS[outcome.reason], code=f"coupon-{outcome.reason}")
     if not await repo.mark_checkout(session, user_id, order_id, now, now - CHECKOUT_HOLD):
-        earlier = await _earlier(session, user_id, order_id)  # the same order, racing
-        if earlier is not None:
-            return earlier
         raise Conflict(
             "A checkout of this cart is already in progress", code="checkout-in-progress"
         )
