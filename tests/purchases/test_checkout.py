@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 
 from lugx.platform.bootstrap import Platform
+from lugx.services.purchases.models import Order
 from tests.payments.factories import (
     DECLINED,
     EXPIRED,
@@ -12,11 +15,14 @@ from tests.payments.factories import (
     SUCCEEDS,
     assert_ledger_balanced,
     balance,
+    card,
 )
 from tests.purchases.factories import (
     API,
+    CHECKOUT,
     buyer,
     checkout,
+    count_rows,
     library_of,
     paid_order,
     store,
@@ -67,3 +73,29 @@ async def test_card_checkout_with_each_sandbox_card(
         if status == "failed":  # the cart is untouched: the player can try another card
             assert [i["app_id"] for i in (await cart_of(client, player))["items"]] == [app_id]
     await assert_ledger_balanced(platform)
+
+
+async def test_a_card_that_cannot_be_right_is_refused_before_any_order(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    [app_id] = await store(client, platform, 1999)
+    account = await buyer(client, app_id)
+    cart_before = (await client.get("/api/v1/shopping/cart", headers=account.headers)).json()
+    bad_cards = {
+        "number": {**card("4242424242424241")},  # fails the Luhn checksum
+        "exp_year": {**card("4242424242424242"), "exp_year": 2001},  # long expired
+        "cvc": {**card("4242424242424242"), "cvc": "12"},
+    }
+    for field, bad in bad_cards.items():
+        response = await client.post(
+            CHECKOUT,
+            json={"payment_method": "card", "card": bad},
+            headers={**account.headers, "Idempotency-Key": str(uuid.uuid4())},
+        )
+        assert response.status_code == 422, response.text
+        assert [e["field"] for e in response.json()["errors"]] == [f"card.{field}"]
+    # Nothing happened: no order, the cart as it was, and nobody was charged.
+    assert await count_rows(platform, Order) == 0
+    cart_after = (await client.get("/api/v1/shopping/cart", headers=account.headers)).json()
+    assert cart_after == cart_before
+    assert (await client.get(f"{API}/orders", headers=account.headers)).json()["items"] == []

@@ -8,9 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
+from lugx.platform import cards
 from lugx.platform.auth import CurrentUser, Principal, require_roles
-from lugx.platform.db import DbSession
-from lugx.platform.errors import BadRequest, Conflict
+from lugx.platform.db import DbSession, utcnow
+from lugx.platform.errors import BadRequest, Conflict, ValidationFailed
 from lugx.platform.money import Money
 from lugx.platform.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
 from lugx.platform.service import ServiceContext, ctx_of
@@ -129,7 +130,18 @@ async def checkout(
 ) -> OrderRead:
     """Buy what is in your cart. 201 with the order (`paid`, `failed`, or `awaiting_payment`
     with a `charge_id` to confirm with payments); a replayed Idempotency-Key answers 200 with
-    the first order and moves nothing."""
+    the first order and moves nothing. A card whose details cannot be right (checksum, expiry,
+    security code) is a 422 naming the field, and no order is made."""
+    if body.card is not None:
+        card = body.card
+        found = cards.problems(
+            cards.Card(card.number, card.exp_month, card.exp_year, card.cvc), utcnow().date()
+        )
+        if found:
+            raise ValidationFailed(
+                "The card's details are not valid",
+                errors=cards.field_errors(found, ("body", "card")),
+            )
     order, made = await saga.checkout(ctx, principal.user_id, key, body)
     if not made:
         response.status_code = status.HTTP_200_OK

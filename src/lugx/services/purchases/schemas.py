@@ -24,8 +24,8 @@ class Strict(BaseModel):
 
 
 class CardInput(Strict):
-    """Handed to payments as is and never stored here; the sandbox processor judges it (an
-    invalid card is a failed charge, as with a real processor)."""
+    """Checked for form (lugx.platform.cards: 422 before any order), then handed to payments
+    as is and never stored here; whether it pays is the processor's answer."""
 
     number: Annotated[str, StringConstraints(min_length=1, max_length=32)]
     exp_month: Annotated[int, Field(ge=-1_000, le=1_000)]
