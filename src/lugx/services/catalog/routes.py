@@ -215,8 +215,9 @@ async def price(
     if game.type != "bundle":
         q = quote(game, now, currency=currency, regional=regional)
     else:
-        owned = await catalog.owned_app_ids(request, viewer)
-        items = [i for i in await repo.bundle_items_of(session, game.id) if i.app_id not in owned]
+        contents = await repo.bundle_items_of(session, game.id)
+        owned = await catalog.owned_app_ids(viewer, [i.app_id for i in contents])
+        items = [i for i in contents if i.app_id not in owned]
         item_quotes = [
             quote(i, now, currency=currency, regional=await repo.regional_prices_of(session, i.id))
             for i in items

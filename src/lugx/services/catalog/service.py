@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import Request
 
 from lugx.platform.auth import Principal
 from lugx.platform.cache import Cache
@@ -41,11 +40,12 @@ from lugx.services.catalog.taxonomy import GENRES
 GENERATION_KEY = "catalog:generation"
 
 
-OwnershipLookup = Callable[[Request, Principal | None], Awaitable[set[int]]]
+# Which of these app_ids the viewer owns (for "complete the set" bundle prices).
+OwnershipLookup = Callable[[Principal | None, list[int]], Awaitable[set[int]]]
 
 
-async def nothing_owned(_request: Request, _viewer: Principal | None) -> set[int]:
-    """Until the purchases service (issue 4) answers, nobody owns anything."""
+async def nothing_owned(_viewer: Principal | None, _app_ids: list[int]) -> set[int]:
+    """A build without the purchases service: nobody owns anything."""
     return set()
 
 
