@@ -135,3 +135,38 @@ async def test_review_summaries_from_the_reviews_service_are_kept(
         rows = (await session.execute(select(EVENTS.outbox))).all()
     updates = [orjson.loads(r.payload)["changed"] for r in rows if r.type == "GameUpdated"]
     assert updates.count(["review_summary"]) == 1
+
+
+async def test_an_older_review_summary_arriving_late_is_ignored(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    owner = await publisher_account(client, platform)
+    game = await create_game(client, owner)
+
+    def summary(revision: int, total: int, positive: int) -> Event:
+        return Event.model_validate(
+            {
+                "id": f"6f1c7f3e-4b8e-4d3a-9a51-0c1f5b6a7d{revision:02d}",
+                "type": "GameReviewSummaryChanged",
+                "version": 1,
+                "occurred_at": datetime.now(UTC).isoformat(),
+                "producer": "reviews",
+                "key": str(game["app_id"]),
+                "payload": {
+                    "app_id": game["app_id"],
+                    "total": total,
+                    "positive": positive,
+                    "score": 100 * positive // total,
+                    "description": "Mixed",
+                    "recent_score": None,
+                    "recent_description": None,
+                    "revision": revision,
+                },
+            }
+        )
+
+    bus = platform.runtimes["catalog"].ctx.events
+    await bus.consumer.handle(summary(5, 50, 25))
+    await bus.consumer.handle(summary(3, 30, 15))  # older, delivered after the newer one
+    shown = (await client.get(f"/api/v1/catalog/games/{game['app_id']}")).json()
+    assert shown["review_summary"]["total"] == 50

@@ -143,6 +143,10 @@ class Game(UUIDPrimaryKey, Timestamps, Base):
     review_description: Mapped[str | None] = mapped_column(String(40))
     recent_review_score: Mapped[int | None] = mapped_column(Integer)
     recent_review_description: Mapped[str | None] = mapped_column(String(40))
+    # The reviews service's revision of the summary above: an older one arriving late is ignored.
+    review_revision: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
+    )
 
     is_featured: Mapped[bool] = mapped_column(nullable=False, default=False)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

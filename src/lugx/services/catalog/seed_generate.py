@@ -579,6 +579,7 @@ class _Generator(Writer):
             review_description=review_description(total, positive),
             recent_review_score=review_score(recent_total, recent_positive),
             recent_review_description=review_description(recent_total, recent_positive),
+            review_revision=0,  # generated, not reported by the reviews service
             is_featured=item.featured,
             published_at=published,
             created_at=created,

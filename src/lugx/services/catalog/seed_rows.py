@@ -93,6 +93,7 @@ class GameRow(NamedTuple):
     review_description: str | None
     recent_review_score: int | None
     recent_review_description: str | None
+    review_revision: int
     is_featured: bool
     published_at: datetime | None
     created_at: datetime

@@ -494,6 +494,10 @@ async def on_review_summary_changed(
     game = await repo.game_by_app_id(session, int(payload["app_id"]))
     if game is None:
         return None
+    revision = int(payload.get("revision", 0))
+    if revision and revision <= game.review_revision:
+        return None  # as new as what is shown, or older: delivered late or twice
+    game.review_revision = revision or game.review_revision
     game.review_total = int(payload.get("total", 0))
     game.review_positive = int(payload.get("positive", 0))
     game.review_score = payload.get("score")
