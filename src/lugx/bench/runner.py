@@ -292,40 +292,29 @@ def _generate_load(
     job = job_to_json(
         target, connections=connections, seconds=options.seconds, warmup=options.warmup
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "lugx.bench.loadgen"],
-        input=job,
-        capture_output=True,
-        text=True,
-        env=_child_env({}),
-        cwd=cwd,
-        timeout=options.warmup + options.seconds + 60,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise BenchError(f"the load generator failed:\n{done.stderr[-2000:]}")
-    result = LoadResult(**json.loads(done.stdout))
-    if result.requests == 0:
-        raise BenchError(f"no request completed; the load generator said:\n{done.stderr[-2000:]}")
-    return result
+    return _load_process("lugx.bench.loadgen", job, "request", options, cwd)
 
 
 def _run_flows(
     request: Request, base_url: str, options: BenchOptions, connections: int, cwd: Path
 ) -> LoadResult:
     """A journey scenario: its players in a process of their own (lugx.bench.flows)."""
-    job = json.dumps(
-        {
-            "base_url": base_url,
-            "flow": request.flow,
-            "state": request.state,
-            "connections": connections,
-            "seconds": options.seconds,
-            "warmup": options.warmup,
-        }
-    )
-    done = subprocess.run(
-        [sys.executable, "-m", "lugx.bench.flows"],
+    job = {
+        "base_url": base_url,
+        "flow": request.flow,
+        "state": request.state,
+        "connections": connections,
+        "seconds": options.seconds,
+        "warmup": options.warmup,
+    }
+    return _load_process("lugx.bench.flows", json.dumps(job), str(request.flow), options, cwd)
+
+
+def _load_process(module: str, job: str, unit: str, options: BenchOptions, cwd: Path) -> LoadResult:
+    """Run a load module in its own process (so its CPU is not the server's), job on stdin,
+    its LoadResult as JSON on stdout."""
+    done = subprocess.run(  # noqa: S603 - our own interpreter and one of our modules
+        [sys.executable, "-m", module],
         input=job,
         capture_output=True,
         text=True,
@@ -335,10 +324,10 @@ def _run_flows(
         check=False,
     )
     if done.returncode != 0:
-        raise BenchError(f"the {request.flow} players failed:\n{done.stderr[-2000:]}")
+        raise BenchError(f"{module} failed:\n{done.stderr[-2000:]}")
     result = LoadResult(**json.loads(done.stdout))
     if result.requests == 0:
-        raise BenchError(f"no {request.flow} completed: {result.statuses}\n{done.stderr[-2000:]}")
+        raise BenchError(f"no {unit} completed: {result.statuses}\n{done.stderr[-2000:]}")
     return result
 
 
