@@ -3,7 +3,7 @@
     lugx up                        every service behind the gateway on one port (embedded wiring)
     lugx serve NAME                one service in its own process (`gateway` for the gateway)
     lugx migrate [SERVICE...]      bring databases to the latest schema
-    lugx seed [--games N]          load the demo data, or N generated games (never in production)
+    lugx seed [--games|--reviews]  the demo data, or generated games and reviews (not in production)
     lugx users create-admin        the first administrator
     lugx users grant-role          give a user a role
     lugx keys generate             a new Ed25519 token signing key (PEM)
@@ -123,9 +123,10 @@ def up(host: str | None, port: int | None) -> None:
     settings = load_settings(host=host, port=port)
     _configure_logging(settings)
     from lugx.gateway import embedded_app
+    from lugx.web import create_web_app
 
     try:
-        app = embedded_app(settings)
+        app = embedded_app(settings, front=create_web_app)
     except (RuntimeError, ValueError) as exc:
         _fail(str(exc), EXIT_CONFIG)
     click.echo(
@@ -162,7 +163,11 @@ def _service_app(settings: Settings, name: str, *, migrate: bool) -> Any:
     if name == "gateway":
         from lugx.gateway import distributed_gateway
 
-        return distributed_gateway(settings)
+        return distributed_gateway(settings, fallback=_web_upstream(settings))
+    if name == "web":  # the store front: no database; the services over HTTP
+        from lugx.web import web_process_app
+
+        return web_process_app(settings)
     from lugx.gateway.app import freeze_startup_objects
     from lugx.platform.bootstrap import build_wiring
     from lugx.platform.service import ServiceRuntime, standalone_lifespan
@@ -181,6 +186,20 @@ def _service_app(settings: Settings, name: str, *, migrate: bool) -> Any:
 
     runtime.app.router.lifespan_context = lifespan
     return runtime.app
+
+
+def _web_upstream(settings: Settings) -> Any:
+    """The store front's process behind the distributed gateway (every non-API path), when
+    LUGX_SERVICE_URLS names where `web` runs; else the gateway answers only the API."""
+    if "web" not in settings.service_urls:
+        return None
+    from lugx.gateway.proxy import HttpUpstream, UpstreamPool
+    from lugx.platform.net import ClientAddress
+
+    pool = UpstreamPool(settings.upstream_timeout_seconds)
+    return HttpUpstream(
+        "web", settings.service_url("web"), pool, ClientAddress(settings.trusted_proxies)
+    )
 
 
 # -- data ------------------------------------------------------------------------------------
@@ -257,19 +276,46 @@ def migrate(services: tuple[str, ...]) -> None:
     is_flag=True,
     help="With --games: empty the catalog first, publishers and tags too (else it must be).",
 )
-def seed(games: int | None, catalog_seed: int, replace: bool) -> None:
+@click.option(
+    "--reviews",
+    type=click.IntRange(1, 10_000_000),
+    default=None,
+    help="Give one game (app 10, else the catalog's first) this many generated reviews, its "
+    "earlier ones replaced: after --games, or alone on the catalog there is (a small generated "
+    "one when it has no games).",
+)
+@click.option(
+    "--votes",
+    type=click.IntRange(0, 100_000_000),
+    default=None,
+    help="With --reviews: this many helpful and funny votes on them  [default: 10 a review]",
+)
+def seed(
+    games: int | None,
+    catalog_seed: int,
+    replace: bool,
+    reviews: int | None,
+    votes: int | None,
+) -> None:
     """Load the demo data into every service (migrating first). Refused in production.
 
     With --games N the catalog is loaded with a generated, believable catalog of N games
-    (deterministic for a --seed), for trying the store at scale and for benchmarks."""
+    (deterministic for a --seed), for trying the store at scale and for benchmarks. With
+    --reviews N [--votes M] one game gets N reviews and M votes (the reviews benchmark)."""
     settings = load_settings()
     if settings.is_production:
         _fail("demo data is never loaded in production", EXIT_CONFIG)
     if replace and games is None:
         _fail("--replace goes with --games", EXIT_CONFIG)
+    if votes is not None and reviews is None:
+        _fail("--votes goes with --reviews", EXIT_CONFIG)
     settings = settings.model_copy(update={"demo_data": True})
+    load = None if reviews is None else (reviews, 10 * reviews if votes is None else votes)
     if games is not None:
-        _run(_seed_with_load_catalog(settings, games, catalog_seed, replace=replace))
+        _run(_seed_with_load_catalog(settings, games, catalog_seed, replace=replace, reviews=load))
+        return
+    if load is not None:
+        _run(_seed_reviews_alone(settings, *load, catalog_seed))
         return
 
     async def work() -> None:
@@ -285,10 +331,15 @@ def seed(games: int | None, catalog_seed: int, replace: bool) -> None:
 
 
 async def _seed_with_load_catalog(
-    settings: Settings, games: int, catalog_seed: int, *, replace: bool
+    settings: Settings,
+    games: int,
+    catalog_seed: int,
+    *,
+    replace: bool,
+    reviews: tuple[int, int] | None = None,
 ) -> None:
     """Every service migrated and given its demo data, except the catalog: it gets the
-    generated one."""
+    generated one (and, with `reviews`, one of its games that many reviews and votes)."""
     from lugx.services import SERVICE_MODULES
 
     if "catalog" not in SERVICE_MODULES:
@@ -301,6 +352,63 @@ async def _seed_with_load_catalog(
         if others:
             click.echo(f"demo data loaded into: {', '.join(others)}")
         await _load_catalog(runtimes["catalog"], games, catalog_seed, replace=replace)
+        if reviews is not None:
+            await _load_reviews(runtimes, *reviews, catalog_seed)
+
+
+REVIEWS_CATALOG_GAMES = 200  # the catalog `lugx seed --reviews` makes when there is none
+
+
+async def _seed_reviews_alone(
+    settings: Settings, reviews: int, votes: int, catalog_seed: int
+) -> None:
+    """`lugx seed --reviews N` without --games: on the catalog there is, nothing else seeded."""
+    from lugx.services import SERVICE_MODULES
+
+    if "reviews" not in SERVICE_MODULES or "catalog" not in SERVICE_MODULES:
+        _fail("this build has no reviews (or no catalog) service to load reviews into")
+    async with service_context(settings, ["catalog", "reviews"]) as runtimes:
+        await _load_reviews(runtimes, reviews, votes, catalog_seed)
+
+
+async def _load_reviews(
+    runtimes: dict[str, ServiceRuntime], reviews: int, votes: int, catalog_seed: int
+) -> None:
+    from lugx.services.reviews import seed as reviews_seed
+
+    if "reviews" not in runtimes:
+        _fail("this build has no reviews service to load reviews into")
+    ctx = runtimes["reviews"].ctx
+    app_id = await reviews_seed.bench_game(ctx)
+    if app_id is None:  # no game to review: a small generated catalog first
+        await _load_catalog(runtimes["catalog"], REVIEWS_CATALOG_GAMES, catalog_seed, replace=False)
+        app_id = await reviews_seed.bench_game(ctx)
+    if app_id is None:
+        _fail("the catalog lists no game to load reviews into")
+    load = reviews_seed.BenchLoad(app_id=app_id, reviews=reviews, votes=votes, seed=catalog_seed)
+    click.echo(
+        f"reviews: game {app_id}, {reviews:,} reviews and {votes:,} votes (seed {catalog_seed})",
+        err=True,
+    )
+    with click.progressbar(
+        length=reviews + votes, label="reviews: loading", file=sys.stderr, show_pos=True
+    ) as bar:
+        await reviews_seed.load_bench(ctx, load, progress=lambda _table, rows: bar.update(rows))
+    seconds, rows = load.seconds, reviews + votes
+    writing = seconds["reviews"] + seconds["votes"]
+    rate = rows / max(writing, 1e-9)
+    click.echo(
+        "\n".join(
+            [
+                f"reviews: game {app_id}: {reviews:,} reviews, {votes:,} votes",
+                f"  generate {seconds['generate']:6.1f} s",
+                f"  insert   {writing:6.1f} s  {rows:,} rows, {rate:,.0f} rows/s"
+                f" (reviews {seconds['reviews']:.1f} s, votes {seconds['votes']:.1f} s)",
+                f"  analyze  {seconds['analyze']:6.1f} s",
+                f"  total    {sum(seconds.values()):6.1f} s",
+            ]
+        )
+    )
 
 
 async def _load_catalog(

@@ -254,6 +254,8 @@ def test_catalog_scenarios_are_skipped_when_the_catalog_is_not_built(
         "catalog-suggest",
         "checkout",
         "checkout-postgres",
+        "reviews-helpful",
+        "reviews-summary",
     }
     with pytest.raises(BenchError, match="needs the catalog service"):
         runner._selected(("catalog-search",))

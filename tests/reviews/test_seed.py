@@ -56,8 +56,10 @@ async def test_a_day_leaving_the_recent_window_is_republished(
         await session.execute(
             update(GameSummary).values(recent_as_of=today - timedelta(days=1), recent_total=999)
         )
-    assert await refresh_recent(ctx, today) == 1
-    assert await refresh_recent(ctx, today) == 0  # done for today
+    # The service's own loop (started with the platform) may get there first: either way the
+    # game is refreshed once, and then it is done for today.
+    assert await refresh_recent(ctx, today) in (0, 1)
+    assert await refresh_recent(ctx, today) == 0
     async with ctx.db.session(write=False) as session:
         row = await session.get(GameSummary, 50)
     assert row is not None

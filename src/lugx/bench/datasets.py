@@ -2,7 +2,9 @@
 files under the bench folder or in PostgreSQL databases made afresh for the run.
 
 - `catalog`: the load catalog (100,000 games by default), for the catalog scenarios;
-- `shop`: a smaller catalog for the purchase journeys, which need games to buy, not many.
+- `shop`: a smaller catalog for the purchase journeys, which need games to buy, not many;
+- `reviews`: a small catalog whose first game has 100,000 reviews and 1,000,000 votes
+  (`lugx seed --games 1000 --reviews 100000 --votes 1000000`), for the reviews scenarios.
 
 A SQLite data set is seeded once and kept with `--keep-data`; a PostgreSQL one is made for each
 bench run (databases `lugx_bench_<service>`, dropped first), seeded once and shared by the
@@ -22,6 +24,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from lugx.bench import reviews
 from lugx.bench.server import BenchError
 
 SEED_TIMEOUT_SECONDS = 1800
@@ -54,29 +57,47 @@ def prepare(
     child_env: Callable[[dict[str, str]], dict[str, str]],
     say: Progress,
 ) -> DataSet:
-    count = SHOP_GAMES if kind == "shop" else games
+    count = {"shop": SHOP_GAMES, "reviews": reviews.BENCH_GAMES}.get(kind, games)
     label = f"{kind}: {count:,} games (seed {seed})"
+    name = f"{kind}-{count}-seed{seed}"
+    extra: list[str] = []
+    if kind == "reviews":
+        extra = reviews.seed_argv()
+        label = (
+            f"{kind}: {count:,} games, game {reviews.BENCH_APP_ID} with "
+            f"{reviews.BENCH_REVIEWS:,} reviews and {reviews.BENCH_VOTES:,} votes (seed {seed})"
+        )
+        name = f"reviews-{reviews.BENCH_REVIEWS}-{reviews.BENCH_VOTES}-seed{seed}"
     if database == "postgresql":
-        data_dir = root / f"{kind}-{count}-seed{seed}-postgresql"
+        data_dir = root / f"{name}-postgresql"
         template = _fresh_postgres(kind)
         env = {"LUGX_DATABASE_URL_TEMPLATE": template}
-        seconds = _seed(count, seed, data_dir, child_env(env), say)
+        seconds = _seed(count, seed, data_dir, child_env(env), say, extra)
         return DataSet(data_dir, env, f"{label} seeded into PostgreSQL in {seconds:.1f} s")
-    data_dir = root / f"{kind}-{count}-seed{seed}"
+    data_dir = root / name
     marker = data_dir / ".seeded"
     if marker.exists():
         return DataSet(data_dir, {}, f"{label} reused from {data_dir}")
-    seconds = _seed(count, seed, data_dir, child_env({}), say)
-    marker.write_text(f"{count} {seed}\n")
+    seconds = _seed(count, seed, data_dir, child_env({}), say, extra)
+    marker.write_text(f"{count} {seed} {' '.join(extra)}".rstrip() + "\n")
     return DataSet(data_dir, {}, f"{label} seeded in {seconds:.1f} s")
 
 
-def _seed(games: int, seed: int, data_dir: Path, env: dict[str, str], say: Progress) -> float:
+def _seed(
+    games: int,
+    seed: int,
+    data_dir: Path,
+    env: dict[str, str],
+    say: Progress,
+    extra: list[str] | None = None,
+) -> float:
+    """`lugx seed --games N --seed S [extra...]` in a child process, its output in seed.log."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    say(f"bench: seeding {games:,} games (lugx seed --games {games}) into {data_dir.name}")
+    argv = ["seed", "--games", str(games), "--seed", str(seed), *(extra or [])]
+    say(f"bench: seeding (lugx {' '.join(argv)}) into {data_dir.name}")
     started = time.perf_counter()
     done = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "lugx.cli", "seed", "--games", str(games), "--seed", str(seed)],
+        [sys.executable, "-m", "lugx.cli", *argv],
         env={**env, "LUGX_DATA_DIR": str(data_dir)},
         cwd=data_dir,
         capture_output=True,
@@ -86,9 +107,7 @@ def _seed(games: int, seed: int, data_dir: Path, env: dict[str, str], say: Progr
     )
     (data_dir / "seed.log").write_text(done.stdout + done.stderr)
     if done.returncode != 0:
-        raise BenchError(
-            f"lugx seed --games {games} failed:\n{(done.stdout + done.stderr)[-2000:]}"
-        )
+        raise BenchError(f"lugx {' '.join(argv)} failed:\n{(done.stdout + done.stderr)[-2000:]}")
     return time.perf_counter() - started
 
 

@@ -20,6 +20,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
+from lugx.bench import reviews
 from lugx.bench.server import BenchError
 
 CATALOG = "/api/v1/catalog"
@@ -401,5 +402,25 @@ SCENARIOS: tuple[Scenario, ...] = (
         data="shop",
         requires="purchases",
         database="postgresql",
+    ),
+    Scenario(
+        "reviews-helpful",
+        f"GET {reviews.HELPFUL_PATH}, 100k reviews, 1M votes",
+        "embedded",
+        reviews.reviews_helpful,
+        target_p99_ms=20,
+        connections=reviews.CONNECTIONS,
+        data="reviews",
+        requires="reviews",
+    ),
+    Scenario(
+        "reviews-summary",
+        f"GET {reviews.SUMMARY_PATH}, 100k reviews",
+        "embedded",
+        reviews.reviews_summary,
+        target_p99_ms=5,
+        connections=reviews.CONNECTIONS,
+        data="reviews",
+        requires="reviews",
     ),
 )

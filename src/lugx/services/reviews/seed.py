@@ -3,30 +3,32 @@
 Demo (`lugx up` in development): a dozen demo reviewers, registered through the users
 service's own API, review the first games of the demo store, so its pages show scores.
 
-Bench (`load_bench`): one game with N reviews and M votes, written in large batches. The votes
-are drawn twice from the same seeded generator: once to count them (each review's counters and
-Wilson score are written with the review), once to insert them, so a million votes never sit in
-memory at once.
+Bench (`load_bench`, `lugx seed --reviews N --votes M`): one game with N reviews and M votes,
+in one transaction. The votes are counted first (each review's counters and Wilson score are
+written with the review), then made review by review as they are written, so a million votes
+never sit in memory at once.
 """
 
 from __future__ import annotations
 
+import gc
 import random
 import secrets
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import Table, delete, insert, select, text
+from sqlalchemy import Dialect, Table, delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lugx.platform.db import utcnow
-from lugx.platform.errors import LugxError
+from lugx.platform.db import Database, utcnow
+from lugx.platform.errors import LugxError, NotFound
 from lugx.platform.service import ServiceContext
 from lugx.services.reviews import repository as repo
 from lugx.services.reviews import summaries
@@ -215,6 +217,39 @@ def review_row(
 
 
 # --- the benchmark's load -------------------------------------------------------------------
+# 100,000 reviews and 1,000,000 votes in one transaction: rows made as tuples in the table's
+# column order, written by COPY on PostgreSQL and by one compiled executemany per batch on
+# SQLite (the catalog's loader does the same, seed_load.py), reviews and each review's votes in
+# primary key order, so the indexes grow at their right edge instead of all over.
+
+Progress = Callable[[str, int], None]  # (table, rows just written)
+
+REVIEW_COLUMNS = (
+    "id",
+    "app_id",
+    "author_id",
+    "recommended",
+    "body",
+    "language",
+    "playtime_at_review",
+    "playtime_at_edit",
+    "early_access",
+    "received_for_free",
+    "edited_at",
+    "hidden",
+    "helpful_yes",
+    "helpful_no",
+    "funny",
+    "wilson_score",
+    "comment_count",
+    "response_body",
+    "response_by",
+    "responded_at",
+    "created_at",
+    "updated_at",
+)
+VOTE_COLUMNS = ("review_id", "user_id", "kind", "value", "created_at")
+SQLITE_LOAD_CACHE_KIB = 65_536  # SQLite's page cache while loading (its default is 2 MiB)
 
 
 @dataclass
@@ -226,56 +261,61 @@ class BenchLoad:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass
+class _Counts:
+    """Each review's votes, by review index."""
+
+    yes: list[int]
+    no: list[int]
+    funny: list[int]
+
+
+async def bench_game(ctx: ServiceContext) -> int | None:
+    """The game a bench load goes to: BENCH_APP_ID when the catalog publishes it, else the
+    first game it lists; None when it lists none."""
+    from lugx.services.catalog.client import CatalogClient
+
+    catalog = ctx.client(CatalogClient)
+    try:
+        await catalog.request("GET", f"/api/v1/catalog/games/{BENCH_APP_ID}")
+        return BENCH_APP_ID
+    except NotFound:
+        pass
+    response = await catalog.request(
+        "GET", "/api/v1/catalog/games", params={"sort": "name", "limit": 1}
+    )
+    items = response.json()["items"]
+    return int(items[0]["app_id"]) if items else None
+
+
 def _uuid(rng: random.Random) -> uuid.UUID:
     return uuid.UUID(int=rng.getrandbits(128), version=4)
 
 
-def _votes(
-    load: BenchLoad, ids: list[uuid.UUID], liked: list[float]
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """The load's votes, the same on every call: (review index, vote row). Votes pile on a few
-    reviews (as on a real store: the top reviews get most of them)."""
+def _count_votes(load: BenchLoad, liked: list[float]) -> _Counts:
+    """Who gets the load's votes: they pile on a few reviews (as on a real store, the top
+    reviews get most of them); a tenth are funny, the others helpful as each review deserves."""
     rng = random.Random(load.seed * 7919 + 1)
-    count = len(ids)
+    count = len(liked)
+    counts = _Counts([0] * count, [0] * count, [0] * count)
+    draw = rng.random
     for _ in range(load.votes):
-        index = min(count - 1, int(count * rng.random() ** 4))
-        funny = rng.random() < 0.1
-        value = True if funny else rng.random() < liked[index]
-        yield (
-            index,
-            {
-                "review_id": ids[index],
-                "user_id": _uuid(rng),
-                "kind": "funny" if funny else "helpful",
-                "value": value,
-                "created_at": None,
-            },
-        )
-
-
-async def load_bench(
-    ctx: ServiceContext,
-    load: BenchLoad,
-    progress: Callable[[str, int], None] | None = None,
-) -> BenchLoad:
-    """Give one game `load.reviews` reviews and `load.votes` votes (its earlier reviews are
-    removed first), with counters, Wilson scores and its summary as the API would leave them."""
-    say = progress or (lambda _table, _rows: None)
-    rng, now = random.Random(load.seed), utcnow()
-    started = time.perf_counter()
-    ids = [_uuid(rng) for _ in range(load.reviews)]
-    liked = [rng.betavariate(6, 2) for _ in ids]
-    yes, no, funny = [0] * len(ids), [0] * len(ids), [0] * len(ids)
-    for index, row in _votes(load, ids, liked):
-        if row["kind"] == "funny":
-            funny[index] += 1
-        elif row["value"]:
-            yes[index] += 1
+        index = min(count - 1, int(count * draw() ** 4))
+        if draw() < 0.1:
+            counts.funny[index] += 1
+        elif draw() < liked[index]:
+            counts.yes[index] += 1
         else:
-            no[index] += 1
-    await _clear_game(ctx, load.app_id)
-    rows = [
-        review_row(
+            counts.no[index] += 1
+    return counts
+
+
+def _review_rows(
+    load: BenchLoad, rng: random.Random, ids: list[uuid.UUID], counts: _Counts, now: datetime
+) -> list[tuple[Any, ...]]:
+    rows = []
+    for i, review_id in enumerate(ids):
+        row = review_row(
             review_id=review_id,
             app_id=load.app_id,
             author_id=_uuid(rng),
@@ -284,51 +324,182 @@ async def load_bench(
             language=rng.choice(LANGUAGES),
             playtime=rng.randint(10, 20_000),
             created_at=now - timedelta(seconds=rng.randint(0, 730 * 86_400)),
-            helpful_yes=yes[i],
-            helpful_no=no[i],
-            funny=funny[i],
+            helpful_yes=counts.yes[i],
+            helpful_no=counts.no[i],
+            funny=counts.funny[i],
         )
-        for i, review_id in enumerate(ids)
-    ]
-    await write_reviews(ctx, rows)
-    say("reviews", len(rows))
-    load.seconds["reviews"] = time.perf_counter() - started
+        rows.append(tuple(row[column] for column in REVIEW_COLUMNS))
+    return rows
+
+
+def _vote_rows(
+    load: BenchLoad, ids: list[uuid.UUID], counts: _Counts, now: datetime
+) -> Iterator[tuple[Any, ...]]:
+    """The votes, review by review (in id order), each review's by voter: made as written, so
+    a million never sit in memory at once."""
+    rng = random.Random(load.seed * 104_729 + 3)
+    for i, review_id in enumerate(ids):
+        kinds = (
+            [("helpful", True)] * counts.yes[i]
+            + [("helpful", False)] * counts.no[i]
+            + [("funny", True)] * counts.funny[i]
+        )
+        voters = sorted((_uuid(rng), kind, value) for kind, value in kinds)
+        for user_id, kind, value in voters:
+            yield (review_id, user_id, kind, value, now)
+
+
+class _Writer:
+    """Rows (tuples in `columns` order) into a table inside the session's transaction."""
+
+    def __init__(self, table: Table, columns: Sequence[str], dialect: Dialect) -> None:
+        self.table, self.columns = table, list(columns)
+        self.copy = dialect.name == "postgresql" and dialect.driver == "asyncpg"
+        compiled = insert(table).compile(dialect=dialect, column_keys=self.columns)
+        names = list(compiled.positiontup or ())
+        self.sql = str(compiled)
+        self.positional = bool(compiled.positional) and set(names) == set(self.columns)
+        self.processors = [
+            (
+                self.columns.index(name),
+                table.c[name].type.dialect_impl(dialect).bind_processor(dialect),
+            )
+            for name in (names if self.positional else ())
+        ]
+
+    async def write(self, session: AsyncSession, rows: Sequence[tuple[Any, ...]]) -> None:
+        connection = await session.connection()
+        if self.copy:
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            await driver.copy_records_to_table(self.table.name, records=rows, columns=self.columns)
+        elif self.positional:
+            await connection.exec_driver_sql(self.sql, self._parameters(rows))
+        else:
+            await session.execute(
+                insert(self.table), [dict(zip(self.columns, row, strict=True)) for row in rows]
+            )
+
+    def _parameters(self, rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        columns = []
+        for index, process in self.processors:
+            values = [row[index] for row in rows]
+            columns.append(list(map(process, values)) if process is not None else values)
+        return list(zip(*columns, strict=True))
+
+
+async def load_bench(
+    ctx: ServiceContext, load: BenchLoad, progress: Progress | None = None
+) -> BenchLoad:
+    """Give one game `load.reviews` reviews and `load.votes` votes (its earlier reviews are
+    removed first), with counters, Wilson scores and its summary as the API would leave them,
+    all in one transaction. `load.seconds` tells where the time went."""
+    say = progress or (lambda _table, _rows: None)
     started = time.perf_counter()
-    await _insert_votes(ctx, load, ids, liked, now, say)
+    with _no_cycle_collector():
+        rng, now = random.Random(load.seed), utcnow()
+        ids = sorted(_uuid(rng) for _ in range(load.reviews))
+        liked = [rng.betavariate(6, 2) for _ in ids]
+        counts = _count_votes(load, liked)
+        reviews = _review_rows(load, rng, ids, counts, now)
+        load.seconds["generate"] = _lap(started)
+        async with _bulk_writes(ctx.db), ctx.db.session() as session:
+            await _clear_game(session, load.app_id)
+            load.seconds["clear"] = _lap(started, load.seconds)
+            writer = _Writer(_table(Review), REVIEW_COLUMNS, session.get_bind().dialect)
+            for start in range(0, len(reviews), REVIEW_BATCH):
+                await writer.write(session, reviews[start : start + REVIEW_BATCH])
+                say("reviews", len(reviews[start : start + REVIEW_BATCH]))
+            await _count_in(session, ctx, load.app_id, reviews)
+            load.seconds["reviews"] = _lap(started, load.seconds)
+            writer = _Writer(_table(ReviewVote), VOTE_COLUMNS, session.get_bind().dialect)
+            batch: list[tuple[Any, ...]] = []
+            for vote in _vote_rows(load, ids, counts, now):
+                batch.append(vote)
+                if len(batch) == VOTE_BATCH:
+                    await writer.write(session, batch)
+                    say("review_votes", len(batch))
+                    batch = []
+            if batch:
+                await writer.write(session, batch)
+                say("review_votes", len(batch))
+            load.seconds["votes"] = _lap(started, load.seconds)
     await _analyze(ctx)
-    load.seconds["votes"] = time.perf_counter() - started
+    load.seconds["analyze"] = _lap(started, load.seconds)
     return load
 
 
-async def _insert_votes(
-    ctx: ServiceContext,
-    load: BenchLoad,
-    ids: list[uuid.UUID],
-    liked: list[float],
-    now: datetime,
-    say: Callable[[str, int], None],
+def _lap(started: float, seconds: dict[str, float] | None = None) -> float:
+    """Seconds since `started` not yet accounted for in `seconds`."""
+    return time.perf_counter() - started - sum((seconds or {}).values())
+
+
+def _table(model: type[Review] | type[ReviewVote]) -> Table:
+    return model.__table__  # type: ignore[return-value]
+
+
+async def _count_in(
+    session: AsyncSession, ctx: ServiceContext, app_id: int, rows: list[tuple[Any, ...]]
 ) -> None:
-    table: Table = ReviewVote.__table__  # type: ignore[assignment]
-    batch: list[dict[str, Any]] = []
-    for _index, row in _votes(load, ids, liked):
-        row["created_at"] = now
-        batch.append(row)
-        if len(batch) >= VOTE_BATCH:
-            async with ctx.db.session() as session:
-                await session.execute(insert(table), batch)
-            say("review_votes", len(batch))
-            batch = []
-    if batch:
-        async with ctx.db.session() as session:
-            await session.execute(insert(table), batch)
-        say("review_votes", len(batch))
+    recommended, created = REVIEW_COLUMNS.index("recommended"), REVIEW_COLUMNS.index("created_at")
+    days: Counter[tuple[Any, bool]] = Counter(
+        (row[created].date(), row[recommended]) for row in rows
+    )
+    await _add_counts(session, ctx, app_id, days)
 
 
-async def _clear_game(ctx: ServiceContext, app_id: int) -> None:
-    async with ctx.db.session() as session:
-        await session.execute(delete(Review).where(Review.app_id == app_id))
-        await session.execute(delete(GameDay).where(GameDay.app_id == app_id))
-        await session.execute(delete(GameSummary).where(GameSummary.app_id == app_id))
+async def _clear_game(session: AsyncSession, app_id: int) -> None:
+    """The game's reviews (and their votes, by cascade) and days go; its summary row stays,
+    emptied, so the summary published after the load has a higher revision than any before
+    (the catalog keeps the highest)."""
+    await session.execute(delete(Review).where(Review.app_id == app_id))
+    await session.execute(delete(GameDay).where(GameDay.app_id == app_id))
+    await session.execute(
+        update(GameSummary).where(GameSummary.app_id == app_id).values(total=0, positive=0)
+    )
+
+
+@contextmanager
+def _no_cycle_collector() -> Iterator[None]:
+    """Millions of small objects and not one cycle among them: the cycle collector would only
+    walk them again and again as they pile up."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+@asynccontextmanager
+async def _bulk_writes(db: Database) -> AsyncIterator[None]:
+    """SQLite: no fsync while loading (`synchronous=OFF`) and a page cache big enough for the
+    votes' primary key, on the writer's one connection; the kit's settings back afterwards. A
+    crash mid-load costs the load, which is re-run anyway. The pragmas cannot change inside a
+    transaction, and SQLAlchemy would open one: they go to the driver's connection."""
+    if not db.sqlite:
+        yield
+        return
+    synchronous = await _sqlite_pragma(db, "PRAGMA synchronous")
+    cache_size = await _sqlite_pragma(db, "PRAGMA cache_size")
+    await _sqlite_pragma(db, "PRAGMA synchronous=OFF")
+    await _sqlite_pragma(db, f"PRAGMA cache_size=-{SQLITE_LOAD_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        await _sqlite_pragma(db, f"PRAGMA synchronous={int(synchronous or 0)}")
+        await _sqlite_pragma(db, f"PRAGMA cache_size={int(cache_size or -2000)}")
+
+
+async def _sqlite_pragma(db: Database, statement: str) -> Any:
+    async with db.writer.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        cursor = await driver.execute(statement)
+        row = await cursor.fetchone()
+        await cursor.close()
+        return row[0] if row else None
 
 
 async def _analyze(ctx: ServiceContext) -> None:

@@ -16,7 +16,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.platform.cache import Cache
-from lugx.platform.db import after_commit, utcnow
+from lugx.platform.db import Database, after_commit, utcnow
 from lugx.platform.events import EventBus
 from lugx.platform.review_scores import review_description, review_score
 from lugx.platform.service import ServiceContext
@@ -132,15 +132,17 @@ def forget_after_commit(session: AsyncSession, cache: Cache, app_id: int) -> Non
     after_commit(session, drop)
 
 
-async def read(session: AsyncSession, cache: Cache, app_id: int) -> bytes:
+async def read(db: Database, cache: Cache, app_id: int) -> bytes:
     """The summary as JSON: from the cache, or two reads (the summary row and at most 30 days
-    of one game) kept for a minute or until the next change."""
+    of one game) kept for a minute or until the next change. The database session is opened
+    only when the cache cannot answer."""
     stored = await cache.get(cache_key(app_id))
     if stored is not None:
         return stored
-    row = await repo.summary(session, app_id)
-    total, positive = (row.total, row.positive) if row is not None else (0, 0)
-    recent = await repo.recent_counts(session, app_id, window_start(utcnow().date()))
+    async with db.session(write=False) as session:
+        row = await repo.summary(session, app_id)
+        total, positive = (row.total, row.positive) if row is not None else (0, 0)
+        recent = await repo.recent_counts(session, app_id, window_start(utcnow().date()))
     body = orjson.dumps(
         SummaryRead(
             app_id=app_id, all_time=score_of(total, positive), recent=score_of(*recent)
