@@ -11,7 +11,8 @@ import pytest
 from lugx.platform.bootstrap import Platform
 from lugx.platform.errors import Conflict, Forbidden, LugxError, NotFound
 from lugx.platform.money import Money
-from lugx.services.payments.schemas import CardIn
+from lugx.services.payments.client import PaymentsClient
+from lugx.services.payments.schemas import CardIn, ChargeRead
 from tests.payments.factories import (
     DECLINED,
     EXPIRED,
@@ -38,6 +39,26 @@ def a_card(number: str = SUCCEEDS, **changes: object) -> CardIn:
 
 def user_of(account: Account) -> uuid.UUID:
     return uuid.UUID(account.id)
+
+
+async def by_wallet(payments: PaymentsClient, player: Account, amount: int) -> ChargeRead:
+    """A charge of a new order, from the player's wallet."""
+    return await payments.charge(
+        user_id=user_of(player), order_id=uuid.uuid4(), amount=usd(amount), method="wallet"
+    )
+
+
+async def by_card(
+    payments: PaymentsClient, player: Account, amount: int, number: str = SUCCEEDS, **card: object
+) -> ChargeRead:
+    """A charge of a new order, by card (`card`: changes to the test card's other fields)."""
+    return await payments.charge(
+        user_id=user_of(player),
+        order_id=uuid.uuid4(),
+        amount=usd(amount),
+        method="card",
+        card=a_card(number, **card),
+    )
 
 
 async def test_a_wallet_charge_takes_from_the_wallet(
@@ -79,9 +100,7 @@ async def test_a_wallet_that_cannot_pay_fails_the_charge(
     await funded(client, rich, 1_000)
     payments = payments_as(platform)
     for account, amount in ((rich, 1_001), (poor, 1)):
-        charge = await payments.charge(
-            user_id=user_of(account), order_id=uuid.uuid4(), amount=usd(amount), method="wallet"
-        )
+        charge = await by_wallet(payments, account, amount)
         assert (charge.status, charge.failure_code) == ("failed", "insufficient_funds")
     assert await balance(client, rich) == 1_000
     failed = await outbox(platform, "PaymentFailed")
@@ -102,13 +121,7 @@ async def test_card_charges_answer_per_test_number(
     client: httpx.AsyncClient, platform: Platform, number: str, status: str, code: str | None
 ) -> None:
     player = await signed_up(client)
-    charge = await payments_as(platform).charge(
-        user_id=user_of(player),
-        order_id=uuid.uuid4(),
-        amount=usd(2_999),
-        method="card",
-        card=a_card(number),
-    )
+    charge = await by_card(payments_as(platform), player, 2_999, number)
     assert (charge.status, charge.failure_code) == (status, code)
     assert charge.card is not None
     assert charge.card.last4 == number[-4:]
@@ -120,13 +133,7 @@ async def test_an_invalid_card_is_a_failed_charge_saying_why(
     client: httpx.AsyncClient, platform: Platform
 ) -> None:
     player = await signed_up(client)
-    charge = await payments_as(platform).charge(
-        user_id=user_of(player),
-        order_id=uuid.uuid4(),
-        amount=usd(500),
-        method="card",
-        card=a_card("4242424242424241", cvc="1"),
-    )
+    charge = await by_card(payments_as(platform), player, 500, "4242424242424241", cvc="1")
     assert (charge.status, charge.failure_code) == ("failed", "invalid_card")
     assert charge.failure_message is not None
     assert "card.number" in charge.failure_message
@@ -138,13 +145,7 @@ async def test_a_charge_awaiting_confirmation_completes_when_the_player_confirms
 ) -> None:
     player, other = await signed_up(client), await signed_up(client)
     payments = payments_as(platform)
-    charge = await payments.charge(
-        user_id=user_of(player),
-        order_id=uuid.uuid4(),
-        amount=usd(1_500),
-        method="card",
-        card=a_card(NEEDS_CONFIRMATION),
-    )
+    charge = await by_card(payments, player, 1_500, NEEDS_CONFIRMATION)
     url = f"/api/v1/payments/confirmations/{charge.id}"
     assert (await client.post(url, headers=other.headers)).status_code == 404
     assert await outbox(platform, "PaymentSucceeded") == []
@@ -165,13 +166,7 @@ async def test_a_canceled_charge_cannot_be_confirmed(
 ) -> None:
     player = await signed_up(client)
     payments = payments_as(platform)
-    charge = await payments.charge(
-        user_id=user_of(player),
-        order_id=uuid.uuid4(),
-        amount=usd(1_500),
-        method="card",
-        card=a_card(NEEDS_CONFIRMATION),
-    )
+    charge = await by_card(payments, player, 1_500, NEEDS_CONFIRMATION)
     assert (await payments.cancel(charge.id)).status == "canceled"
     assert (await payments.cancel(charge.id)).status == "canceled"  # again: the same
     url = f"/api/v1/payments/confirmations/{charge.id}"
@@ -251,9 +246,7 @@ async def test_only_purchases_may_charge(client: httpx.AsyncClient, platform: Pl
     with pytest.raises(Forbidden):
         await payments_as(platform, "shopping").charge_for_order(uuid.uuid4())
     with pytest.raises(Forbidden):
-        await payments_as(platform, "shopping").charge(
-            user_id=user_of(player), order_id=uuid.uuid4(), amount=usd(1), method="wallet"
-        )
+        await by_wallet(payments_as(platform, "shopping"), player, 1)
     # The public never reaches the internal endpoints through the gateway.
     response = await client.post("/internal/v1/payments/charges", json={}, headers=player.headers)
     assert response.status_code == 404
@@ -268,9 +261,7 @@ async def test_a_wallet_charge_is_refunded_to_the_wallet_in_parts(
     player = await signed_up(client)
     await funded(client, player, 3_000)
     payments = payments_as(platform)
-    charge = await payments.charge(
-        user_id=user_of(player), order_id=uuid.uuid4(), amount=usd(2_000), method="wallet"
-    )
+    charge = await by_wallet(payments, player, 2_000)
     part = await payments.refund(charge.id, amount=usd(500), reason="one DLC", idempotency_key="a")
     assert (part.destination, part.amount, part.order_id) == ("wallet", usd(500), charge.order_id)
     assert await balance(client, player) == 1_500
@@ -300,10 +291,7 @@ async def test_a_card_charge_is_refunded_to_the_card(
 ) -> None:
     player = await signed_up(client)
     payments = payments_as(platform)
-    charge = await payments.charge(
-        user_id=user_of(player), order_id=uuid.uuid4(), amount=usd(999), method="card",
-        card=a_card(),
-    )  # fmt: skip
+    charge = await by_card(payments, player, 999)
     refund = await payments.refund(charge.id, amount=usd(999), reason="r", idempotency_key="k")
     assert refund.destination == "card"
     assert await balance(client, player) == 0  # it went back to the card, not the wallet
@@ -315,10 +303,7 @@ async def test_only_succeeded_charges_are_refunded(
 ) -> None:
     player = await signed_up(client)
     payments = payments_as(platform)
-    failed = await payments.charge(
-        user_id=user_of(player), order_id=uuid.uuid4(), amount=usd(999), method="card",
-        card=a_card(DECLINED),
-    )  # fmt: skip
+    failed = await by_card(payments, player, 999, DECLINED)
     with pytest.raises(Conflict):
         await payments.refund(failed.id, amount=usd(1), reason="r", idempotency_key="k")
     with pytest.raises(NotFound):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import httpx
 
@@ -83,3 +84,17 @@ def pay_form(page_html: str, **fields: str) -> dict[str, str]:
 
 def card_fields(number: str = "4242424242424242") -> dict[str, str]:
     return {"card_number": number, "exp_month": "12", "exp_year": "2031", "cvc": "123"}
+
+
+async def page_text(browser: httpx.AsyncClient, path: str) -> str:
+    """A page that must be there (200), as HTML."""
+    page = await browser.get(path)
+    assert page.status_code == 200, page.text
+    return page.text
+
+
+async def api(client: httpx.AsyncClient, path: str, headers: dict[str, str]) -> Any:
+    """What the API says (200) to the player of `headers`: the pages are checked against it."""
+    response = await client.get(path, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()

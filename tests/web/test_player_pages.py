@@ -4,22 +4,15 @@ the pages, checked against the services' APIs."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import httpx
 
 from lugx.platform.bootstrap import Platform
 from tests.purchases.factories import store
-from tests.web.helpers import card_fields, form_token, pay_form, web_player
+from tests.web.helpers import api, card_fields, form_token, page_text, pay_form, web_player
 
 WALLET = "/api/v1/payments/wallet"
 WISHLIST = "/api/v1/shopping/wishlist/items"
-
-
-async def api(client: httpx.AsyncClient, path: str, headers: dict[str, str]) -> Any:
-    response = await client.get(path, headers=headers)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 async def balance(client: httpx.AsyncClient, headers: dict[str, str]) -> int:
@@ -28,9 +21,7 @@ async def balance(client: httpx.AsyncClient, headers: dict[str, str]) -> int:
 
 
 async def wallet_form(browser: httpx.AsyncClient) -> str:
-    page = await browser.get("/account/wallet")
-    assert page.status_code == 200, page.text
-    return page.text
+    return await page_text(browser, "/account/wallet")
 
 
 async def test_a_top_up_sent_twice_tops_up_once(

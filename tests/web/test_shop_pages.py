@@ -4,7 +4,6 @@ the pages with a real browser's cookies and forms, checked against the services'
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import httpx
 
@@ -14,16 +13,10 @@ from tests.payments.factories import funded
 from tests.purchases.factories import store
 from tests.shopping.factories import CART, make_coupon
 from tests.users.factories import Account, signed_up
-from tests.web.helpers import card_fields, form_token, pay_form, web_player
+from tests.web.helpers import api, card_fields, form_token, page_text, pay_form, web_player
 
 ORDERS = "/api/v1/purchases/orders"
 LIBRARY = "/api/v1/purchases/library"
-
-
-async def api(client: httpx.AsyncClient, path: str, headers: dict[str, str]) -> Any:
-    response = await client.get(path, headers=headers)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 async def add(browser: httpx.AsyncClient, app_id: int, *, json: bool = False) -> httpx.Response:
@@ -108,9 +101,27 @@ async def test_coupon_errors_sit_next_to_the_field_and_change_nothing(
 
 
 async def checkout_page(browser: httpx.AsyncClient) -> str:
-    page = await browser.get("/checkout")
-    assert page.status_code == 200, page.text
-    return page.text
+    return await page_text(browser, "/checkout")
+
+
+async def in_the_cart(
+    browser: httpx.AsyncClient, client: httpx.AsyncClient, platform: Platform, price: int
+) -> tuple[int, dict[str, str]]:
+    """A game at `price` in the store and in a new web player's cart: its app_id, and the
+    player's API headers."""
+    (app_id,) = await store(client, platform, price)
+    headers = await web_player(browser, platform)
+    await add(browser, app_id)
+    return app_id, headers
+
+
+async def pay_by_card(
+    browser: httpx.AsyncClient, html: str, number: str = "4242424242424242"
+) -> httpx.Response:
+    """The checkout form of `html` sent, paying by the test card `number`."""
+    return await browser.post(
+        "/checkout", data=pay_form(html, method="card", **card_fields(number))
+    )
 
 
 async def test_pay_by_card_then_the_order_page_the_receipt_and_the_library(
@@ -156,13 +167,9 @@ async def test_pay_by_card_then_the_order_page_the_receipt_and_the_library(
 async def test_a_declined_card_is_shown_next_to_the_card_and_nothing_is_bought(
     browser: httpx.AsyncClient, client: httpx.AsyncClient, platform: Platform
 ) -> None:
-    (app_id,) = await store(client, platform, 1500)
-    headers = await web_player(browser, platform)
-    await add(browser, app_id)
+    app_id, headers = await in_the_cart(browser, client, platform, 1500)
     html = await checkout_page(browser)
-    declined = await browser.post(
-        "/checkout", data=pay_form(html, method="card", **card_fields("4000000000000002"))
-    )
+    declined = await pay_by_card(browser, html, "4000000000000002")
     assert declined.status_code == 402
     assert 'id="card_number-error"' in declined.text
     assert "declined" in declined.text
@@ -174,9 +181,7 @@ async def test_a_declined_card_is_shown_next_to_the_card_and_nothing_is_bought(
 async def test_bad_card_input_and_a_stale_form_are_refused_before_any_call(
     browser: httpx.AsyncClient, client: httpx.AsyncClient, platform: Platform
 ) -> None:
-    (app_id,) = await store(client, platform, 1500)
-    headers = await web_player(browser, platform)
-    await add(browser, app_id)
+    _, headers = await in_the_cart(browser, client, platform, 1500)
     html = await checkout_page(browser)
     bad = pay_form(html, method="card", card_number="abc", exp_month="13", exp_year="x", cvc="1")
     refused = await browser.post("/checkout", data=bad)
@@ -216,13 +221,9 @@ async def test_paying_from_the_wallet(
 async def test_the_confirmation_step_then_the_order_completes(
     browser: httpx.AsyncClient, client: httpx.AsyncClient, platform: Platform
 ) -> None:
-    (app_id,) = await store(client, platform, 2500)
-    headers = await web_player(browser, platform)
-    await add(browser, app_id)
+    app_id, headers = await in_the_cart(browser, client, platform, 2500)
     html = await checkout_page(browser)
-    asked = await browser.post(
-        "/checkout", data=pay_form(html, method="card", **card_fields("4000002500003155"))
-    )
+    asked = await pay_by_card(browser, html, "4000002500003155")
     assert asked.status_code == 303
     confirm_path = asked.headers["location"]
     assert confirm_path.startswith("/payments/")
@@ -248,11 +249,9 @@ async def test_the_confirmation_step_then_the_order_completes(
 async def test_another_players_order_receipt_and_confirmation_are_not_found(
     browser: httpx.AsyncClient, client: httpx.AsyncClient, platform: Platform
 ) -> None:
-    (app_id,) = await store(client, platform, 700)
-    await web_player(browser, platform)
-    await add(browser, app_id)
+    await in_the_cart(browser, client, platform, 700)
     html = await checkout_page(browser)
-    paid = await browser.post("/checkout", data=pay_form(html, method="card", **card_fields()))
+    paid = await pay_by_card(browser, html)
     order_path = paid.headers["location"].split("?")[0]
 
     browser.cookies.clear()
@@ -297,7 +296,7 @@ async def test_order_history_pages(
     for app_id in app_ids:
         await add(browser, app_id)
         html = await checkout_page(browser)
-        paid = await browser.post("/checkout", data=pay_form(html, method="card", **card_fields()))
+        paid = await pay_by_card(browser, html)
         assert paid.status_code == 303
     first = await browser.get("/orders")
     assert first.text.count('<a href="/orders/') == 20

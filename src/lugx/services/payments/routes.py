@@ -4,7 +4,8 @@ The player is always the verified caller: no endpoint takes a user id."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, status
 from starlette.responses import Response
@@ -12,10 +13,12 @@ from starlette.responses import Response
 from lugx.platform.auth import CurrentUser
 from lugx.platform.db import DbSession, utcnow
 from lugx.platform.errors import PROBLEM_JSON, BadRequest
+from lugx.platform.listing import Ctx, cursor_key, keyset_page
 from lugx.platform.money import Money
-from lugx.platform.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from lugx.platform.pagination import Cursor, Limit, Page
 from lugx.services.payments import ledger, service
 from lugx.services.payments import repository as repo
+from lugx.services.payments.models import LedgerEntry, LedgerTransaction
 from lugx.services.payments.schemas import (
     ConfirmationRead,
     TopUpCreate,
@@ -65,26 +68,37 @@ async def wallet(principal: CurrentUser, session: DbSession) -> WalletRead:
 
 @router.get("/wallet/entries", response_model=Page[WalletEntryRead])
 async def wallet_entries(
-    request: Request,
+    ctx: Ctx,
     principal: CurrentUser,
     session: DbSession,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Page[WalletEntryRead]:
     """The wallet's history, newest first."""
-    secret = request.app.state.ctx.secret_key
-    before = None
-    if cursor:
-        before = decode_cursor(secret, cursor).get("s")
-        if not isinstance(before, int):
-            raise BadRequest("The cursor is not valid", code="invalid-cursor")
+    before = cursor_key(ctx.secret_key, cursor or None, _sequence)
     account = await ledger.wallet(session, principal.user_id)
     if account is None:
         return Page[WalletEntryRead](items=[])
     rows = await repo.wallet_entries(session, account.id, limit=limit + 1, before=before)
-    items = [entry_read(entry, txn) for entry, txn in rows[:limit]]
-    next_cursor = encode_cursor(secret, {"s": items[-1].sequence}) if len(rows) > limit else None
-    return Page[WalletEntryRead](items=items, next_cursor=next_cursor)
+    return keyset_page(ctx.secret_key, rows, limit, _entry_read, _entry_key)
+
+
+Row = tuple[LedgerEntry, LedgerTransaction]
+
+
+def _sequence(key: Mapping[str, Any]) -> int:
+    sequence = key["s"]
+    if not isinstance(sequence, int):
+        raise TypeError(sequence)
+    return sequence
+
+
+def _entry_read(row: Row) -> WalletEntryRead:
+    return entry_read(*row)
+
+
+def _entry_key(row: Row) -> dict[str, Any]:
+    return {"s": row[0].sequence or 0}
 
 
 @router.post(

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, status
+from fastapi import APIRouter, Depends, Path, status
 
 from lugx.platform.auth import CurrentUser, Principal, require_roles
 from lugx.platform.db import DbSession, utcnow
 from lugx.platform.errors import Conflict, NotFound
+from lugx.platform.listing import Ctx, keyset_page
 from lugx.platform.pagination import Cursor, Limit, Page
-from lugx.platform.service import ServiceContext, ctx_of
+from lugx.platform.service import ServiceContext
 from lugx.services.catalog.client import CatalogClient
 from lugx.services.catalog.schemas import GameDetail
 from lugx.services.purchases import library
 from lugx.services.purchases import repository as repo
 from lugx.services.purchases.models import Entitlement
-from lugx.services.purchases.routes import PREFIX, keyset, next_cursor
+from lugx.services.purchases.routes import PREFIX, by_time, keyset
 from lugx.services.purchases.schemas import (
     EntitlementRead,
     KeyRedeem,
@@ -27,7 +28,6 @@ from lugx.services.purchases.schemas import (
 
 router = APIRouter(prefix=PREFIX, tags=["library"])
 
-Ctx = Annotated[ServiceContext, Depends(ctx_of)]
 AppId = Annotated[int, Path(ge=1, le=2_000_000_000)]
 
 
@@ -53,23 +53,16 @@ async def _game(ctx: ServiceContext, app_id: int) -> GameDetail:
 
 @router.get("/library", response_model=Page[EntitlementRead])
 async def my_library(
-    request: Request,
+    ctx: Ctx,
     principal: CurrentUser,
     session: DbSession,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[EntitlementRead]:
     """Your games, most recently acquired first."""
-    secret = ctx_of(request).secret_key
-    rows = list(
-        await repo.library(
-            session, principal.user_id, limit=limit + 1, after=keyset(secret, cursor)
-        )
-    )
-    return Page[EntitlementRead](
-        items=[entitlement_read(row) for row in rows[:limit]],
-        next_cursor=next_cursor(secret, rows, limit, "acquired_at"),
-    )
+    after = keyset(ctx.secret_key, cursor)
+    rows = await repo.library(session, principal.user_id, limit=limit + 1, after=after)
+    return keyset_page(ctx.secret_key, rows, limit, entitlement_read, by_time("acquired_at"))
 
 
 @router.post(

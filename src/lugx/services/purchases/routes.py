@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from lugx.platform import cards
 from lugx.platform.auth import CurrentUser, Principal, require_roles
 from lugx.platform.db import DbSession, utcnow
-from lugx.platform.errors import BadRequest, Conflict, ValidationFailed
+from lugx.platform.errors import Conflict, ValidationFailed
+from lugx.platform.listing import Ctx, cursor_key, keyset_page
 from lugx.platform.money import Money
-from lugx.platform.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
-from lugx.platform.service import ServiceContext, ctx_of
+from lugx.platform.pagination import Cursor, Limit, Page
 from lugx.services.purchases import refunds, saga, service
 from lugx.services.purchases import repository as repo
 from lugx.services.purchases.models import Order, OrderLine, RefundRequest
@@ -35,7 +36,6 @@ PREFIX = "/api/v1/purchases"
 
 router = APIRouter(prefix=PREFIX, tags=["purchases"])
 
-Ctx = Annotated[ServiceContext, Depends(ctx_of)]
 IdempotencyKey = Annotated[
     str,
     Header(
@@ -101,20 +101,17 @@ def refund_read(refund: RefundRequest) -> RefundRead:
 
 
 def keyset(secret: bytes, cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if not cursor:
-        return None
-    key = decode_cursor(secret, cursor)
-    try:
-        return datetime.fromisoformat(key["t"]), uuid.UUID(key["id"])
-    except (KeyError, ValueError, TypeError) as exc:
-        raise BadRequest("The cursor is not valid", code="invalid-cursor") from exc
+    """The (time, id) a cursor of these lists carries (see by_time)."""
+    return cursor_key(secret, cursor or None, _time_and_id)
 
 
-def next_cursor(secret: bytes, rows: list[Any], limit: int, field: str) -> str | None:
-    if len(rows) <= limit:
-        return None
-    last = rows[limit - 1]
-    return encode_cursor(secret, {"t": getattr(last, field).isoformat(), "id": str(last.id)})
+def _time_and_id(key: Mapping[str, Any]) -> tuple[datetime, uuid.UUID]:
+    return datetime.fromisoformat(key["t"]), uuid.UUID(key["id"])
+
+
+def by_time(field: str) -> Callable[[Any], dict[str, Any]]:
+    """The cursor key of a row of a list sorted by its `field` (a time), then its id."""
+    return lambda row: {"t": getattr(row, field).isoformat(), "id": str(row.id)}
 
 
 # --- checkout and orders --------------------------------------------------------------------
@@ -150,23 +147,16 @@ async def checkout(
 
 @router.get("/orders", response_model=Page[OrderRead])
 async def list_orders(
-    request: Request,
+    ctx: Ctx,
     principal: CurrentUser,
     session: DbSession,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Page[OrderRead]:
     """Your orders, newest first."""
-    secret = ctx_of(request).secret_key
-    rows = list(
-        await repo.orders_of(
-            session, principal.user_id, limit=limit + 1, after=keyset(secret, cursor)
-        )
-    )
-    return Page[OrderRead](
-        items=[order_read(row) for row in rows[:limit]],
-        next_cursor=next_cursor(secret, rows, limit, "created_at"),
-    )
+    after = keyset(ctx.secret_key, cursor)
+    rows = await repo.orders_of(session, principal.user_id, limit=limit + 1, after=after)
+    return keyset_page(ctx.secret_key, rows, limit, order_read, by_time("created_at"))
 
 
 @router.get("/orders/{order_id}", response_model=OrderRead)
@@ -230,7 +220,7 @@ async def ask_refund(
 
 @router.get("/refund-requests", response_model=Page[RefundRead])
 async def list_refund_requests(
-    request: Request,
+    ctx: Ctx,
     _admin: Admin,
     session: DbSession,
     status_filter: Annotated[RefundStatus | None, Query(alias="status")] = None,
@@ -238,16 +228,9 @@ async def list_refund_requests(
     cursor: Cursor = None,
 ) -> Page[RefundRead]:
     """Refund requests, oldest first (admin)."""
-    secret = ctx_of(request).secret_key
-    rows = list(
-        await repo.refund_requests(
-            session, status_filter, limit=limit + 1, after=keyset(secret, cursor)
-        )
-    )
-    return Page[RefundRead](
-        items=[refund_read(row) for row in rows[:limit]],
-        next_cursor=next_cursor(secret, rows, limit, "created_at"),
-    )
+    after = keyset(ctx.secret_key, cursor)
+    rows = await repo.refund_requests(session, status_filter, limit=limit + 1, after=after)
+    return keyset_page(ctx.secret_key, rows, limit, refund_read, by_time("created_at"))
 
 
 @router.post("/refund-requests/{request_id}/approve", response_model=RefundRead)

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Query, status
 
 from lugx.platform.auth import CurrentUser, Principal, require_roles
 from lugx.platform.db import DbSession
+from lugx.platform.listing import Ctx
 from lugx.platform.pagination import Cursor, Page
-from lugx.platform.service import ServiceContext, ctx_of
 from lugx.services.reviews import moderation
 from lugx.services.reviews import repository as repo
 from lugx.services.reviews.routes import DEFAULT_PAGE, PREFIX, PageLimit
@@ -35,7 +35,6 @@ from lugx.services.reviews.views import (
 
 router = APIRouter(prefix=PREFIX, tags=["reviews: moderation"])
 
-Ctx = Annotated[ServiceContext, Depends(ctx_of)]
 Admin = Annotated[Principal, Depends(require_roles("admin"))]
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, status
+from fastapi import APIRouter, Body, Path, Query, Request, status
 from starlette.responses import Response
 
 from lugx.platform.auth import CurrentUser, OptionalUser
 from lugx.platform.db import DbSession
 from lugx.platform.errors import NotFound
+from lugx.platform.listing import Ctx
 from lugx.platform.pagination import Cursor, Page
 from lugx.platform.service import ServiceContext
 from lugx.services.reviews import comments, service, summaries, votes
@@ -51,16 +52,6 @@ router = APIRouter(prefix=PREFIX, tags=["reviews"])
 AppId = Annotated[int, Path(ge=1, le=2_000_000_000)]
 
 
-async def ctx_here(request: Request) -> ServiceContext:
-    """The service's context. `async` on purpose: FastAPI runs a plain `def` dependency in its
-    thread pool, a hop there and back on every request (measured: a tenth of a cached read).
-    The two hottest reads (a game's first page and summary) take the request itself instead:
-    every dependency costs FastAPI some bookkeeping per request."""
-    ctx: ServiceContext = request.app.state.ctx
-    return ctx
-
-
-Ctx = Annotated[ServiceContext, Depends(ctx_here)]
 PageLimit = Annotated[int, Query(ge=1, le=100, description="Items per page (1-100)")]
 JSON = "application/json"
 

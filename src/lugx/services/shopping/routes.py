@@ -5,15 +5,17 @@ on (a public wishlist is only read)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, status
+from fastapi import APIRouter, Path, status
 
 from lugx.platform.auth import CurrentUser, OptionalUser
 from lugx.platform.db import DbSession, utcnow
-from lugx.platform.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
-from lugx.platform.service import ServiceContext, ctx_of
+from lugx.platform.listing import Ctx, cursor_key
+from lugx.platform.pagination import Cursor, Limit, Page, encode_cursor
+from lugx.platform.service import ServiceContext
 from lugx.services.shopping import repository as repo
 from lugx.services.shopping import service, wishlist
 from lugx.services.shopping.models import Coupon
@@ -38,24 +40,19 @@ router = APIRouter(prefix=PREFIX, tags=["shopping"])
 AppIdPath = Annotated[int, Path(ge=1, le=2_000_000_000)]
 
 
-def _ctx(request: Request) -> ServiceContext:
-    return ctx_of(request)
-
-
 # --- cart -----------------------------------------------------------------------------------
 
 
 @router.get("/cart", response_model=CartRead)
-async def get_cart(request: Request, principal: CurrentUser, session: DbSession) -> CartRead:
+async def get_cart(ctx: Ctx, principal: CurrentUser, session: DbSession) -> CartRead:
     """The caller's cart, priced by the catalog now, with its coupon applied if it applies."""
-    return await service.view_cart(session, _ctx(request), principal.user_id, utcnow())
+    return await service.view_cart(session, ctx, principal.user_id, utcnow())
 
 
 @router.post("/cart/items", status_code=status.HTTP_201_CREATED, response_model=CartRead)
-async def add_to_cart(body: CartItemAdd, request: Request, principal: CurrentUser) -> CartRead:
+async def add_to_cart(body: CartItemAdd, ctx: Ctx, principal: CurrentUser) -> CartRead:
     """Add a game (for yourself, or as a gift with `gift_for`). A price in the body is
     ignored. A game already in the cart is a 409."""
-    ctx = _ctx(request)
     game = await service.vet_addition(ctx, principal, body)
     async with ctx.db.session() as session:
         await service.add_item(session, principal, body, game)
@@ -69,8 +66,7 @@ async def remove_from_cart(app_id: AppIdPath, principal: CurrentUser, session: D
 
 
 @router.post("/cart/coupon", response_model=CartRead)
-async def apply_coupon(body: CouponApply, request: Request, principal: CurrentUser) -> CartRead:
-    ctx = _ctx(request)
+async def apply_coupon(body: CouponApply, ctx: Ctx, principal: CurrentUser) -> CartRead:
     now = utcnow()
     await service.apply_code(ctx, principal.user_id, body.code, now)
     async with ctx.db.session(write=False) as session:
@@ -85,23 +81,24 @@ async def remove_coupon(principal: CurrentUser, session: DbSession) -> None:
 # --- wishlist -------------------------------------------------------------------------------
 
 
-def _wishlist_cursor(request: Request, items: list[WishlistLine], limit: int) -> str | None:
+def _wishlist_cursor(ctx: ServiceContext, items: list[WishlistLine], limit: int) -> str | None:
     if len(items) < limit:
         return None
     last = items[-1]
-    return encode_cursor(_ctx(request).secret_key, {"p": last.priority, "a": last.app_id})
+    return encode_cursor(ctx.secret_key, {"p": last.priority, "a": last.app_id})
+
+
+def _priority_and_app(key: Mapping[str, Any]) -> tuple[int, int]:
+    return int(key.get("p", 0)), int(key.get("a", 0))
 
 
 async def _wishlist_page(
-    request: Request, session: DbSession, user_id: uuid.UUID, limit: int, cursor: str | None
+    ctx: ServiceContext, session: DbSession, user_id: uuid.UUID, limit: int, cursor: str | None
 ) -> Page[WishlistLine]:
-    after = None
-    if cursor is not None:
-        key = decode_cursor(_ctx(request).secret_key, cursor)
-        after = (int(key.get("p", 0)), int(key.get("a", 0)))
+    after = cursor_key(ctx.secret_key, cursor, _priority_and_app)
     items = await repo.wishlist_items(session, user_id, after, limit)
-    lines = await wishlist.lines(_ctx(request), items)
-    return Page(items=lines, next_cursor=_wishlist_cursor(request, lines, limit))
+    lines = await wishlist.lines(ctx, items)
+    return Page(items=lines, next_cursor=_wishlist_cursor(ctx, lines, limit))
 
 
 @router.get("/wishlist", response_model=WishlistRead)
@@ -120,24 +117,24 @@ async def wishlist_settings(
 
 @router.get("/wishlist/items", response_model=Page[WishlistLine])
 async def wishlist_items(
-    request: Request,
+    ctx: Ctx,
     principal: CurrentUser,
     session: DbSession,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[WishlistLine]:
     """The caller's wishlist, most wanted first, with the catalog's prices now."""
-    return await _wishlist_page(request, session, principal.user_id, limit, cursor)
+    return await _wishlist_page(ctx, session, principal.user_id, limit, cursor)
 
 
 @router.post(
     "/wishlist/items", status_code=status.HTTP_201_CREATED, response_model=list[WishlistLine]
 )
 async def add_to_wishlist(
-    body: WishlistItemAdd, request: Request, principal: CurrentUser, session: DbSession
+    body: WishlistItemAdd, ctx: Ctx, principal: CurrentUser, session: DbSession
 ) -> list[WishlistLine]:
-    item = await wishlist.add(session, _ctx(request), principal.user_id, body)
-    return await wishlist.lines(_ctx(request), [item])
+    item = await wishlist.add(session, ctx, principal.user_id, body)
+    return await wishlist.lines(ctx, [item])
 
 
 @router.delete("/wishlist/items/{app_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -157,14 +154,14 @@ async def reorder_wishlist(body: WishlistOrder, principal: CurrentUser, session:
 async def set_price_alert(
     app_id: AppIdPath,
     body: PriceAlert,
-    request: Request,
+    ctx: Ctx,
     principal: CurrentUser,
     session: DbSession,
 ) -> list[WishlistLine]:
     """Be told (`PriceAlertTriggered`) when the final price falls to `target_price` or below.
     The target is in USD and must be below the price now."""
-    item = await wishlist.set_alert(session, _ctx(request), principal.user_id, app_id, body)
-    return await wishlist.lines(_ctx(request), [item])
+    item = await wishlist.set_alert(session, ctx, principal.user_id, app_id, body)
+    return await wishlist.lines(ctx, [item])
 
 
 @router.delete("/wishlist/items/{app_id}/alert", status_code=status.HTTP_204_NO_CONTENT)
@@ -175,7 +172,7 @@ async def clear_price_alert(app_id: AppIdPath, principal: CurrentUser, session: 
 @router.get("/users/{user_id}/wishlist", response_model=Page[WishlistLine])
 async def users_wishlist(
     user_id: uuid.UUID,
-    request: Request,
+    ctx: Ctx,
     viewer: OptionalUser,
     session: DbSession,
     limit: Limit = 50,
@@ -184,7 +181,7 @@ async def users_wishlist(
     """Someone's wishlist: public ones to anyone, a private one only to its owner (404 to
     everyone else)."""
     await wishlist.visible_wishlist(session, user_id, viewer.user_id if viewer else None)
-    return await _wishlist_page(request, session, user_id, limit, cursor)
+    return await _wishlist_page(ctx, session, user_id, limit, cursor)
 
 
 # --- coupons --------------------------------------------------------------------------------
@@ -211,27 +208,24 @@ def coupon_read(coupon: Coupon) -> CouponRead:
 
 @router.post("/coupons", status_code=status.HTTP_201_CREATED, response_model=CouponRead)
 async def create_coupon(
-    body: CouponCreate, request: Request, principal: CurrentUser, session: DbSession
+    body: CouponCreate, ctx: Ctx, principal: CurrentUser, session: DbSession
 ) -> CouponRead:
     """Admins: for any games (or all, with no app_ids). Publishers: only for their own games."""
-    coupon = await service.create_coupon(session, _ctx(request), principal, body, utcnow())
+    coupon = await service.create_coupon(session, ctx, principal, body, utcnow())
     return coupon_read(coupon)
 
 
 @router.get("/coupons", response_model=Page[CouponRead])
 async def list_coupons(
-    request: Request,
+    ctx: Ctx,
     principal: CurrentUser,
     session: DbSession,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[CouponRead]:
     """The coupons the caller made; every coupon for admins. Newest first."""
-    secret = _ctx(request).secret_key
-    after = None
-    if cursor is not None:
-        key = decode_cursor(secret, cursor)
-        after = (datetime.fromisoformat(str(key.get("t"))), uuid.UUID(str(key.get("i"))))
+    secret = ctx.secret_key
+    after = cursor_key(secret, cursor, _time_and_id)
     mine = None if principal.is_admin else principal.user_id
     coupons = await repo.coupons_page(session, mine, after, limit)
     next_cursor = None
@@ -239,6 +233,10 @@ async def list_coupons(
         last = coupons[-1]
         next_cursor = encode_cursor(secret, {"t": last.created_at.isoformat(), "i": str(last.id)})
     return Page(items=[coupon_read(c) for c in coupons], next_cursor=next_cursor)
+
+
+def _time_and_id(key: Mapping[str, Any]) -> tuple[datetime, uuid.UUID]:
+    return datetime.fromisoformat(str(key.get("t"))), uuid.UUID(str(key.get("i")))
 
 
 @router.patch("/coupons/{coupon_id}", response_model=CouponRead)

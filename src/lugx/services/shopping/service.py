@@ -405,6 +405,11 @@ async def _freeze(
     if coupon is not None and outcome is not None and outcome.reason is not None:
         raise Conflict(REASONS[outcome.reason], code=f"coupon-{outcome.reason}")
     if not await repo.mark_checkout(session, user_id, order_id, now, now - CHECKOUT_HOLD):
+        # On PostgreSQL the same order may have committed meanwhile (the mark waited for it):
+        # that is a retry, answered with what it froze.
+        earlier = await _earlier(session, user_id, order_id)
+        if earlier is not None:
+            return earlier
         raise Conflict(
             "A checkout of this cart is already in progress", code="checkout-in-progress"
         )

@@ -3,15 +3,17 @@ work without a reload, the card form, and per-render Idempotency-Keys."""
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
 from lugx.platform.errors import LugxError
 from lugx.web.forms import FORM, FieldErrors, api_errors
-from lugx.web.http import SECURITY_HEADERS, Page, login_url
+from lugx.web.http import SECURITY_HEADERS, Handler, Page, login_url
 
 _KEY = re.compile(r"^[A-Za-z0-9-]{16,64}$")
 
@@ -56,6 +58,51 @@ def form_key(p: Page, errors: FieldErrors) -> str:
 
 def signed_in_token(p: Page) -> str | None:
     return p.visit.token
+
+
+def signed_in(handler: Callable[[Page, str], Awaitable[Response]]) -> Handler:
+    """A player's page: not signed in, to the sign-in (see to_login); else the handler gets the
+    player's token."""
+
+    @functools.wraps(handler)
+    async def guarded(p: Page) -> Response:
+        token = p.visit.token
+        if token is None:
+            return to_login(p)
+        return await handler(p, token)
+
+    return guarded
+
+
+def raise_unless_refusal(exc: LugxError, *also: int) -> None:
+    """Called in `except LugxError`: what is no refusal the form can show (a service down, the
+    sign-in gone, or any of `also`) goes on to the error page."""
+    if exc.status >= 500 or exc.status == 401 or exc.status in also:
+        raise exc
+
+
+def notes(p: Page) -> dict[str, str]:
+    """The note (or problem) a button's redirect left in the query (see answer)."""
+    return {"note": p.query("note")[:200], "problem": p.query("problem")[:200]}
+
+
+def cursor_of(p: Page) -> str | None:
+    return p.query("cursor")[:512] or None
+
+
+def cards_to_show(p: Page) -> tuple[tuple[str, str], ...]:
+    return () if p.ctx.settings.is_production else TEST_CARDS
+
+
+def not_found(p: Page, message: str) -> Response:
+    return p.render("error.html", status=404, title="Not found", message=message)
+
+
+def path_uuid(p: Page, name: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(p.path_params[name]))
+    except ValueError:
+        return None
 
 
 def to_login(p: Page) -> Response:

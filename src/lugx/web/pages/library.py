@@ -13,15 +13,19 @@ from lugx.services.purchases.schemas import EntitlementRead
 from lugx.web.forms import FORM, FieldErrors, api_errors, cents_text, parse_int, parse_price
 from lugx.web.http import Page, page
 from lugx.web.pages.common import (
-    TEST_CARDS,
     answer,
     card_errors,
     card_values,
+    cards_to_show,
+    cursor_of,
     form_key,
     local_back,
     new_key,
+    not_found,
+    notes,
     parse_card,
-    to_login,
+    raise_unless_refusal,
+    signed_in,
 )
 
 # purchases' rule for an automatic refund (docs/purchases.md): the page only words the button;
@@ -42,11 +46,9 @@ def refund_offer(item: EntitlementRead, now: datetime) -> str | None:
 
 
 @page
-async def library(p: Page) -> Response:
-    token = p.visit.token
-    if token is None:
-        return to_login(p)
-    cursor = p.query("cursor")[:512] or None
+@signed_in
+async def library(p: Page, token: str) -> Response:
+    cursor = cursor_of(p)
     found = await p.ctx.purchases.library(token=token, cursor=cursor, limit=24)
     now = datetime.now(UTC)
     return p.render(
@@ -55,7 +57,7 @@ async def library(p: Page) -> Response:
         offers={item.app_id: refund_offer(item, now) for item in found.items},
         first=cursor is not None,
         key=new_key(),
-        note={"note": p.query("note")[:200], "problem": p.query("problem")[:200]},
+        note=notes(p),
     )
 
 
@@ -70,7 +72,7 @@ async def _wishlist_page(
     errors: FieldErrors | None = None,
     values: dict[Any, str] | None = None,
 ) -> Response:
-    cursor = p.query("cursor")[:512] or None
+    cursor = cursor_of(p)
     found = await p.ctx.shopping.wishlist(token=token, cursor=cursor, limit=50)
     targets = {i.app_id: cents_text(i.alert_target.amount) for i in found.items if i.alert_target}
     return p.render(
@@ -80,15 +82,13 @@ async def _wishlist_page(
         errors=errors or FieldErrors(),
         values={**targets, **(values or {})},
         first=cursor is not None,
-        note={"note": p.query("note")[:200], "problem": p.query("problem")[:200]},
+        note=notes(p),
     )
 
 
 @page
-async def wishlist(p: Page) -> Response:
-    token = p.visit.token
-    if token is None:
-        return to_login(p)
+@signed_in
+async def wishlist(p: Page, token: str) -> Response:
     return await _wishlist_page(p, token)
 
 
@@ -100,10 +100,8 @@ def _app_id(p: Page) -> int | None:
 
 
 @page
-async def wish(p: Page) -> Response:
-    token = p.visit.token
-    if token is None:
-        return to_login(p)
+@signed_in
+async def wish(p: Page, token: str) -> Response:
     app_id = _app_id(p)
     back = local_back(p, "/wishlist")
     if app_id is None:
@@ -111,17 +109,14 @@ async def wish(p: Page) -> Response:
     try:
         await p.ctx.shopping.wish(app_id, token=token)
     except LugxError as exc:
-        if exc.status >= 500 or exc.status == 401:
-            raise
+        raise_unless_refusal(exc)
         return answer(p, back, WISH_PROBLEMS.get(exc.code or "", exc.detail), ok=False)
     return answer(p, back, "Added to your wishlist.")
 
 
 @page
-async def unwish(p: Page) -> Response:
-    token = p.visit.token
-    if token is None:
-        return to_login(p)
+@signed_in
+async def unwish(p: Page, token: str) -> Response:
     app_id = _app_id(p)
     if app_id is not None:
         with contextlib.suppress(NotFound):  # gone already (another tab)
@@ -130,14 +125,12 @@ async def unwish(p: Page) -> Response:
 
 
 @page
-async def set_alert(p: Page) -> Response:
+@signed_in
+async def set_alert(p: Page, token: str) -> Response:
     """A price alert's target, like 9.99; empty removes the alert."""
-    token = p.visit.token
-    if token is None:
-        return to_login(p)
     app_id = _app_id(p)
     if app_id is None:
-        return p.render("error.html", status=404, title="Not found", message="No such game")
+        return not_found(p, "No such game")
     field = f"target_{app_id}"
     errors = FieldErrors()
     text = p.field("target")
@@ -149,8 +142,7 @@ async def set_alert(p: Page) -> Response:
             else:
                 await p.ctx.shopping.set_alert(app_id, cents, token=token)
         except LugxError as exc:
-            if exc.status >= 500 or exc.status == 401:
-                raise
+            raise_unless_refusal(exc)
             errors = FieldErrors({field: [_alert_problem(exc)]})
     if errors:
         return await _wishlist_page(p, token, status=400, errors=errors, values={app_id: text})
@@ -184,25 +176,21 @@ async def _wallet_page(
         errors=errors or FieldErrors(),
         values=values or {},
         key=new_key(),
-        test_cards=() if p.ctx.settings.is_production else TEST_CARDS,
+        test_cards=cards_to_show(p),
         note=p.query("note")[:200],
     )
 
 
 @page
-async def wallet(p: Page) -> Response:
-    token = p.visit.token
-    if token is None:
-        return to_login(p)
+@signed_in
+async def wallet(p: Page, token: str) -> Response:
     return await _wallet_page(p, token)
 
 
 @page
-async def top_up(p: Page) -> Response:
+@signed_in
+async def top_up(p: Page, token: str) -> Response:
     """The key came with the form: sending it twice (a double click, a reload) tops up once."""
-    token = p.visit.token
-    if token is None:
-        return to_login(p)
     errors = FieldErrors()
     key = form_key(p, errors)
     cents = parse_price(p.field("amount"), errors, "amount")
@@ -216,8 +204,7 @@ async def top_up(p: Page) -> Response:
     try:
         done = await p.ctx.payments.top_up(body, key=key, token=token)
     except LugxError as exc:
-        if exc.status >= 500 or exc.status == 401:
-            raise
+        raise_unless_refusal(exc)
         errors = _top_up_errors(exc)
         return await _wallet_page(p, token, status=400, errors=errors, values=values)
     if done.status == "requires_confirmation":

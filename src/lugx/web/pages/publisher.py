@@ -4,6 +4,7 @@ shape forms into its API and show its answers."""
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from typing import Any
 
@@ -24,7 +25,8 @@ from lugx.web.forms import (
     split_list,
     values_of,
 )
-from lugx.web.http import Page, login_url, page
+from lugx.web.http import Handler, Page, login_url, page
+from lugx.web.pages.common import raise_unless_refusal
 from lugx.web.pages.store import PLATFORMS, genres_of
 
 FEATURES = {
@@ -53,11 +55,20 @@ def _refuse(p: Page) -> Response | None:
     return None
 
 
+def _publishers_only(handler: Handler) -> Handler:
+    """Signed in with the publisher (or admin) role, or refused before the handler (_refuse)."""
+
+    @functools.wraps(handler)
+    async def guarded(p: Page) -> Response:
+        refused = _refuse(p)
+        return refused if refused is not None else await handler(p)
+
+    return guarded
+
+
 @page
+@_publishers_only
 async def dashboard(p: Page) -> Response:
-    refused = _refuse(p)
-    if refused is not None:
-        return refused
     token = p.visit.token or ""
     studios = await p.ctx.catalog.my_publishers(token=token)
     games = await p.ctx.catalog.my_games(token=token) if studios else []
@@ -67,10 +78,8 @@ async def dashboard(p: Page) -> Response:
 
 
 @page
+@_publishers_only
 async def create_studio(p: Page) -> Response:
-    refused = _refuse(p)
-    if refused is not None:
-        return refused
     try:
         await p.ctx.catalog.create_publisher({"name": p.field("name")}, token=p.visit.token or "")
     except LugxError as exc:
@@ -169,27 +178,22 @@ def _multi(p: Page) -> dict[str, Any]:
 
 
 @page
+@_publishers_only
 async def new_game(p: Page) -> Response:
-    refused = _refuse(p)
-    if refused is not None:
-        return refused
     values = {"platform": ["windows"], "feature": ["single_player"], "genre": [], "type": "game"}
     return await _form_page(p, game=None, values=values, errors=FieldErrors())
 
 
 @page
+@_publishers_only
 async def create_game(p: Page) -> Response:
-    refused = _refuse(p)
-    if refused is not None:
-        return refused
     errors = FieldErrors()
     body = _game_body(p, errors, creating=True)
     if not errors:
         try:
             created = await p.ctx.catalog.create_game(body, token=p.visit.token or "")
         except LugxError as exc:
-            if exc.status >= 500 or exc.status == 401:
-                raise
+            raise_unless_refusal(exc)
             errors = api_errors(exc, ALIASES)
         else:
             return p.redirect(f"/publisher/games/{created.app_id}?created=1")
@@ -221,10 +225,8 @@ async def _managed(p: Page) -> GameDetail:
 
 
 @page
+@_publishers_only
 async def edit_game(p: Page) -> Response:
-    refused = _refuse(p)
-    if refused is not None:
-        return refused
     game = await _managed(p)
     notice = "Your game was created as a draft." if p.query("created") else None
     notice = "Saved." if p.query("saved") else notice
@@ -239,8 +241,7 @@ async def _update(p: Page, body: dict[str, Any], errors: FieldErrors) -> Respons
         try:
             await p.ctx.catalog.update_game(game.app_id, body, token=p.visit.token or "")
         except LugxError as exc:
-            if exc.status >= 500 or exc.status == 401:
-                raise
+            raise_unless_refusal(exc)
             errors = api_errors(exc, ALIASES)
         else:
             return p.redirect(f"/publisher/games/{game.app_id}?saved=1")
@@ -249,19 +250,15 @@ async def _update(p: Page, body: dict[str, Any], errors: FieldErrors) -> Respons
 
 
 @page
+@_publishers_only
 async def update_game(p: Page) -> Response:
-    refused = _refuse(p)
-    if refused is not None:
-        return refused
     errors = FieldErrors()
     return await _update(p, _game_body(p, errors, creating=False), errors)
 
 
 @page
+@_publishers_only
 async def update_prices(p: Page) -> Response:
-    refused = _refuse(p)
-    if refused is not None:
-        return refused
     errors = FieldErrors()
     price = parse_price(p.field("price"), errors, "price")
     if price is None and "price" not in errors:
@@ -276,10 +273,8 @@ async def update_prices(p: Page) -> Response:
 
 
 @page
+@_publishers_only
 async def set_status(p: Page) -> Response:
-    refused = _refuse(p)
-    if refused is not None:
-        return refused
     status = p.field("status")
     errors = FieldErrors()
     if status not in ("published", "unpublished"):
@@ -288,10 +283,8 @@ async def set_status(p: Page) -> Response:
 
 
 @page
+@_publishers_only
 async def add_discount(p: Page) -> Response:
-    refused = _refuse(p)
-    if refused is not None:
-        return refused
     errors = FieldErrors()
     percent = parse_int(p.field("percent"), errors, "percent")
     starts = parse_utc(p.field("starts_at"), errors, "starts_at")
@@ -304,8 +297,7 @@ async def add_discount(p: Page) -> Response:
         try:
             await p.ctx.catalog.add_discount(game.app_id, body, token=p.visit.token or "")
         except LugxError as exc:
-            if exc.status >= 500 or exc.status == 401:
-                raise
+            raise_unless_refusal(exc)
             errors = api_errors(exc, {"__root__": "percent"})
             if exc.status == 409:
                 errors = FieldErrors({"starts_at": [exc.detail]})

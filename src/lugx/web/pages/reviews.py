@@ -3,14 +3,20 @@ votes helpful or funny (without a reload when the script runs)."""
 
 from __future__ import annotations
 
-import uuid
-
 from starlette.responses import Response
 
 from lugx.platform.errors import LugxError
 from lugx.web.forms import FieldErrors, api_errors
 from lugx.web.http import Page, page
-from lugx.web.pages.common import answer, local_back, to_login, wants_json
+from lugx.web.pages.common import (
+    answer,
+    local_back,
+    not_found,
+    path_uuid,
+    raise_unless_refusal,
+    signed_in,
+    wants_json,
+)
 from lugx.web.pages.store import game_page
 
 VOTES = {
@@ -20,13 +26,6 @@ VOTES = {
     "clear-helpful": ("helpful", None),
     "clear-funny": ("funny", None),
 }
-
-
-def _review_id(p: Page) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(p.path_params["review_id"]))
-    except ValueError:
-        return None
 
 
 def _review_body(p: Page, errors: FieldErrors) -> dict[str, object]:
@@ -40,10 +39,8 @@ def _review_body(p: Page, errors: FieldErrors) -> dict[str, object]:
 
 
 @page
-async def post_review(p: Page) -> Response:
-    token = p.visit.token
-    if token is None:
-        return to_login(p)
+@signed_in
+async def post_review(p: Page, token: str) -> Response:
     app_id = int(p.path_params["app_id"])
     errors = FieldErrors()
     body = _review_body(p, errors)
@@ -51,38 +48,31 @@ async def post_review(p: Page) -> Response:
         try:
             await p.ctx.reviews.post(app_id, body, token=token)
         except LugxError as exc:
-            if exc.status >= 500 or exc.status in (401, 404):
-                raise
+            raise_unless_refusal(exc, 404)
             errors = api_errors(exc)
-    if not errors:
-        return p.redirect(f"/app/{app_id}#my-review")
-    return await game_page(
-        p,
-        app_id,
-        status=400,
-        review_errors=errors,
-        review_values={"body": p.field("body"), "recommended": p.field("recommended")},
-    )
+    return await _after_review(p, app_id, errors)
 
 
 @page
-async def edit_review(p: Page) -> Response:
-    token = p.visit.token
-    if token is None:
-        return to_login(p)
-    review_id = _review_id(p)
+@signed_in
+async def edit_review(p: Page, token: str) -> Response:
+    review_id = path_uuid(p, "review_id")
     app_id = _app_of(p)
     if review_id is None or app_id is None:
-        return p.render("error.html", status=404, title="Not found", message="No such review")
+        return not_found(p, "No such review")
     errors = FieldErrors()
     body = _review_body(p, errors)
     if not errors:
         try:
             await p.ctx.reviews.update(review_id, body, token=token)
         except LugxError as exc:
-            if exc.status >= 500 or exc.status in (401, 403, 404):
-                raise
+            raise_unless_refusal(exc, 403, 404)
             errors = api_errors(exc)
+    return await _after_review(p, app_id, errors)
+
+
+async def _after_review(p: Page, app_id: int, errors: FieldErrors) -> Response:
+    """Saved: back to the player's review; refused: the game page with the form as typed."""
     if not errors:
         return p.redirect(f"/app/{app_id}#my-review")
     return await game_page(
@@ -100,24 +90,20 @@ def _app_of(p: Page) -> int | None:
 
 
 @page
-async def delete_review(p: Page) -> Response:
-    token = p.visit.token
-    if token is None:
-        return to_login(p)
-    review_id = _review_id(p)
+@signed_in
+async def delete_review(p: Page, token: str) -> Response:
+    review_id = path_uuid(p, "review_id")
     if review_id is None:
-        return p.render("error.html", status=404, title="Not found", message="No such review")
+        return not_found(p, "No such review")
     await p.ctx.reviews.delete(review_id, token=token)
     app_id = _app_of(p)
     return p.redirect(f"/app/{app_id}#reviews" if app_id else "/library")
 
 
 @page
-async def vote(p: Page) -> Response:
-    token = p.visit.token
-    if token is None:
-        return to_login(p)
-    review_id = _review_id(p)
+@signed_in
+async def vote(p: Page, token: str) -> Response:
+    review_id = path_uuid(p, "review_id")
     chosen = VOTES.get(p.field("vote"))
     back = local_back(p, "/")
     if review_id is None or chosen is None:
@@ -126,8 +112,7 @@ async def vote(p: Page) -> Response:
     try:
         done = await p.ctx.reviews.vote(review_id, kind, value, token=token)
     except LugxError as exc:
-        if exc.status >= 500 or exc.status == 401:
-            raise
+        raise_unless_refusal(exc)
         return answer(p, back, exc.detail, ok=False)
     counts = done.votes.model_dump()
     if wants_json(p):

@@ -5,7 +5,6 @@ the catalog); the page never sends one."""
 from __future__ import annotations
 
 import contextlib
-import uuid
 from typing import Any
 
 from starlette.responses import Response
@@ -17,14 +16,19 @@ from lugx.web.forms import FORM, FieldErrors, api_errors, parse_int
 from lugx.web.http import Page, page
 from lugx.web.pages.common import (
     FAILURES,
-    TEST_CARDS,
     answer,
     card_values,
+    cards_to_show,
+    cursor_of,
     form_key,
     local_back,
     new_key,
+    not_found,
+    notes,
     parse_card,
-    to_login,
+    path_uuid,
+    raise_unless_refusal,
+    signed_in,
 )
 
 CART_PROBLEMS = {
@@ -43,11 +47,9 @@ def _app_id(p: Page, errors: FieldErrors) -> int | None:
 
 
 @page
-async def add_to_cart(p: Page) -> Response:
+@signed_in
+async def add_to_cart(p: Page, token: str) -> Response:
     """The game page's button: JSON for the script, a redirect for a plain form."""
-    token = p.visit.token
-    if token is None:
-        return to_login(p)
     errors = FieldErrors()
     app_id = _app_id(p, errors)
     back = local_back(p, "/cart")
@@ -56,18 +58,15 @@ async def add_to_cart(p: Page) -> Response:
     try:
         cart = await p.ctx.shopping.add_to_cart(app_id, token=token)
     except LugxError as exc:
-        if exc.status >= 500 or exc.status == 401:
-            raise
+        raise_unless_refusal(exc)
         message = CART_PROBLEMS.get(exc.code or "", exc.detail)
         return answer(p, back, message, ok=False)
     return answer(p, back, "Added to your cart.", count=len(cart.items))
 
 
 @page
-async def remove_from_cart(p: Page) -> Response:
-    token = p.visit.token
-    if token is None:
-        return to_login(p)
+@signed_in
+async def remove_from_cart(p: Page, token: str) -> Response:
     errors = FieldErrors()
     app_id = _app_id(p, errors)
     if app_id is not None:
@@ -77,23 +76,15 @@ async def remove_from_cart(p: Page) -> Response:
 
 
 @page
-async def cart(p: Page) -> Response:
-    token = p.visit.token
-    if token is None:
-        return to_login(p)
+@signed_in
+async def cart(p: Page, token: str) -> Response:
     current = await p.ctx.shopping.cart(token=token)
-    return p.render("shop/cart.html", cart=current, errors=FieldErrors(), values={}, note=_note(p))
-
-
-def _note(p: Page) -> dict[str, str]:
-    return {"note": p.query("note")[:200], "problem": p.query("problem")[:200]}
+    return p.render("shop/cart.html", cart=current, errors=FieldErrors(), values={}, note=notes(p))
 
 
 @page
-async def apply_coupon(p: Page) -> Response:
-    token = p.visit.token
-    if token is None:
-        return to_login(p)
+@signed_in
+async def apply_coupon(p: Page, token: str) -> Response:
     code, errors = p.field("code"), FieldErrors()
     if not code:
         errors.add("code", "Write the coupon's code")
@@ -101,8 +92,7 @@ async def apply_coupon(p: Page) -> Response:
         try:
             await p.ctx.shopping.apply_coupon(code, token=token)
         except LugxError as exc:
-            if exc.status >= 500 or exc.status == 401:
-                raise
+            raise_unless_refusal(exc)
             message = "No coupon has that code" if exc.status == 404 else exc.detail
             if exc.status == 422:
                 message = "A code is 3 to 32 letters, digits, - or _"
@@ -116,15 +106,13 @@ async def apply_coupon(p: Page) -> Response:
         cart=current,
         errors=errors,
         values={"code": code},
-        note=_note(p),
+        note=notes(p),
     )
 
 
 @page
-async def remove_coupon(p: Page) -> Response:
-    token = p.visit.token
-    if token is None:
-        return to_login(p)
+@signed_in
+async def remove_coupon(p: Page, token: str) -> Response:
     await p.ctx.shopping.remove_coupon(token=token)
     return p.redirect("/cart")
 
@@ -150,23 +138,19 @@ async def _checkout_page(
         errors=errors or FieldErrors(),
         values=values or {"method": "card"},
         key=new_key(),
-        test_cards=() if p.ctx.settings.is_production else TEST_CARDS,
+        test_cards=cards_to_show(p),
     )
 
 
 @page
-async def checkout_form(p: Page) -> Response:
-    token = p.visit.token
-    if token is None:
-        return to_login(p)
+@signed_in
+async def checkout_form(p: Page, token: str) -> Response:
     return await _checkout_page(p, token)
 
 
 @page
-async def checkout(p: Page) -> Response:
-    token = p.visit.token
-    if token is None:
-        return to_login(p)
+@signed_in
+async def checkout(p: Page, token: str) -> Response:
     errors = FieldErrors()
     key = form_key(p, errors)
     method = p.field("method")
@@ -181,8 +165,7 @@ async def checkout(p: Page) -> Response:
     try:
         order = await p.ctx.purchases.checkout(body, key=key, token=token)
     except LugxError as exc:
-        if exc.status >= 500 or exc.status == 401:
-            raise
+        raise_unless_refusal(exc)
         errors = api_errors(exc, {"card.number": "card_number"})
         return await _checkout_page(p, token, status=400, errors=errors, values=values)
     return _after_checkout(p, order, values) or await _failed(p, token, order, values)
@@ -209,32 +192,22 @@ async def _failed(p: Page, token: str, order: OrderRead, values: dict[str, Any])
 # --- the confirmation step (sandbox 3-D Secure) -----------------------------------------------
 
 
-def _payment_id(p: Page) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(p.path_params["payment_id"]))
-    except ValueError:
-        return None
-
-
 @page
-async def confirm_form(p: Page) -> Response:
-    if p.visit.token is None:
-        return to_login(p)
-    payment_id = _payment_id(p)
+@signed_in
+async def confirm_form(p: Page, token: str) -> Response:
+    payment_id = path_uuid(p, "payment_id")
     if payment_id is None:
-        return p.render("error.html", status=404, title="Not found", message="No such payment")
+        return not_found(p, "No such payment")
     return p.render("shop/confirm.html", payment_id=payment_id, errors=FieldErrors())
 
 
 @page
-async def confirm(p: Page) -> Response:
+@signed_in
+async def confirm(p: Page, token: str) -> Response:
     """Confirms with payments; a charge's order is then completed by payments' event."""
-    token = p.visit.token
-    if token is None:
-        return to_login(p)
-    payment_id = _payment_id(p)
+    payment_id = path_uuid(p, "payment_id")
     if payment_id is None:
-        return p.render("error.html", status=404, title="Not found", message="No such payment")
+        return not_found(p, "No such payment")
     try:
         done = await p.ctx.payments.confirm(payment_id, token=token)
     except LugxError as exc:
@@ -251,64 +224,49 @@ async def confirm(p: Page) -> Response:
 # --- orders ---------------------------------------------------------------------------------
 
 
-def _order_id(p: Page) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(p.path_params["order_id"]))
-    except ValueError:
-        return None
-
-
 @page
-async def orders(p: Page) -> Response:
-    token = p.visit.token
-    if token is None:
-        return to_login(p)
-    cursor = p.query("cursor")[:512] or None
+@signed_in
+async def orders(p: Page, token: str) -> Response:
+    cursor = cursor_of(p)
     found = await p.ctx.purchases.orders(token=token, cursor=cursor, limit=20)
     return p.render("shop/orders.html", orders=found, first=cursor is not None)
 
 
 @page
-async def order(p: Page) -> Response:
-    token = p.visit.token
-    if token is None:
-        return to_login(p)
-    order_id = _order_id(p)
+@signed_in
+async def order(p: Page, token: str) -> Response:
+    order_id = path_uuid(p, "order_id")
     if order_id is None:
-        return p.render("error.html", status=404, title="Not found", message="No such order")
+        return not_found(p, "No such order")
     found = await p.ctx.purchases.order(order_id, token=token)
     return p.render(
         "shop/order.html",
         order=found,
         placed=p.query("placed") == "1",
         failure=FAILURES.get(found.failure_reason or "", found.failure_reason or ""),
-        note=_note(p),
+        note=notes(p),
         key=new_key(),
     )
 
 
 @page
-async def receipt(p: Page) -> Response:
-    token = p.visit.token
-    if token is None:
-        return to_login(p)
-    order_id = _order_id(p)
+@signed_in
+async def receipt(p: Page, token: str) -> Response:
+    order_id = path_uuid(p, "order_id")
     if order_id is None:
-        return p.render("error.html", status=404, title="Not found", message="No such order")
+        return not_found(p, "No such order")
     found = await p.ctx.purchases.receipt(order_id, token=token)
     return p.render("shop/receipt.html", receipt=found)
 
 
 @page
-async def refund(p: Page) -> Response:
+@signed_in
+async def refund(p: Page, token: str) -> Response:
     """Automatic (carried out at once) or a request an admin decides; either way the order's
     page says which."""
-    token = p.visit.token
-    if token is None:
-        return to_login(p)
-    order_id = _order_id(p)
+    order_id = path_uuid(p, "order_id")
     if order_id is None:
-        return p.render("error.html", status=404, title="Not found", message="No such order")
+        return not_found(p, "No such order")
     errors = FieldErrors()
     key = form_key(p, errors)
     reason = p.field("reason")[:1000] or "Requested from the store"
@@ -318,8 +276,7 @@ async def refund(p: Page) -> Response:
     try:
         done = await p.ctx.purchases.refund(order_id, reason, key=key, token=token)
     except LugxError as exc:
-        if exc.status in (401, 404) or exc.status >= 500:
-            raise
+        raise_unless_refusal(exc, 404)
         messages = {
             "refund-exists": "A refund of this order was already asked for.",
             "already-refunded": "This order is already refunded.",
