@@ -654,10 +654,10 @@ async def _eventually(check: Callable[[], Awaitable[bool]], seconds: float = 10.
         await asyncio.sleep(0.02)
 
 
-async def _settled(platform: Platform) -> None:
-    """Until the catalog has delivered every event it wrote, so none drops an entry behind the
+async def _settled(platform: Platform, service: str = "catalog") -> None:
+    """Until the service has delivered every event it wrote, so none drops an entry behind the
     test's back."""
-    runtime = platform.runtimes["catalog"]
+    runtime = platform.runtimes[service]
     outbox = runtime.spec.event_tables.outbox
 
     async def drained() -> bool:
@@ -725,3 +725,55 @@ async def test_a_change_made_elsewhere_reaches_the_edge_by_its_event(
         return bool((await http.get(path)).json()["title"] == "After")
 
     await _eventually(renamed)
+
+
+async def test_a_review_summary_is_kept_at_the_edge_until_a_review_changes_it(
+    store: tuple[Platform, httpx.AsyncClient],
+) -> None:
+    if "reviews" not in SERVICE_MODULES:
+        pytest.skip("the reviews service is not registered")
+    from tests.reviews.factories import a_game, owners, post_review
+
+    platform, http = store
+    _publisher, game = await a_game(http, platform)
+    app_id = game["app_id"]
+    first, second = await owners(http, platform, app_id, 2)
+    await post_review(http, first, app_id)
+    path = f"/api/v1/reviews/games/{app_id}/summary"
+
+    async def total() -> int:
+        return int((await http.get(path)).json()["all_time"]["total"])
+
+    await _eventually(lambda: _is(total(), 1))
+    for service in ("reviews", "catalog"):  # the summary's event, then the catalog's GameUpdated
+        await _settled(platform, service)
+    await http.get(path)
+    again = await http.get(path)
+    assert again.headers["x-cache"] == "HIT"
+    # A review posted through the gateway drops the game's summary at once.
+    await post_review(http, second, app_id, recommended=False)
+    assert await total() == 2
+    # Changed without the gateway seeing it (an edit, say): the reviews service's summary event
+    # drops it too.
+    for service in ("reviews", "catalog"):
+        await _settled(platform, service)
+    await http.get(path)
+    assert (await http.get(path)).headers["x-cache"] == "HIT"
+    await platform.wiring.transport.publish(
+        Event(
+            type="GameReviewSummaryChanged",
+            producer="reviews",
+            key=str(app_id),
+            payload={"app_id": app_id},
+        )
+    )
+
+    await _eventually(lambda: _missed(http, path))
+
+
+async def _missed(http: httpx.AsyncClient, path: str) -> bool:
+    return (await http.get(path)).headers.get("x-cache") != "HIT"
+
+
+async def _is(pending: Awaitable[int], expected: int) -> bool:
+    return await pending == expected

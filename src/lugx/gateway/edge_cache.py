@@ -62,6 +62,9 @@ EVENT_TYPES: tuple[str, ...] = (
     "GameReviewSummaryChanged",
 )
 GAME_PATH = re.compile(r"/api/v1/catalog/games/(\d{1,18})(?:/|$)")
+# A game's review summary (reviews service) is one of its pages too: `GameReviewSummaryChanged`
+# drops it with the catalog's; posting a review through the gateway drops it at once.
+REVIEWS_PATH = re.compile(r"/api/v1/reviews/games/(\d{1,18})/")
 SHELVES_PATH = "/api/v1/catalog/shelves/"
 SHELVES_TAG = "catalog-shelves"
 
@@ -117,7 +120,7 @@ def game_tag(app_id: int) -> str:
 
 def tags_of(path: str) -> tuple[str, ...]:
     """The groups a stored path belongs to: itself, and the catalog game or the shelves."""
-    match = GAME_PATH.match(path)
+    match = GAME_PATH.match(path) or REVIEWS_PATH.match(path)
     if match is not None:
         return path_tag(path), game_tag(int(match[1]))
     if path.startswith(SHELVES_PATH):
@@ -131,6 +134,9 @@ def written_tags(path: str) -> tuple[str, ...]:
     match = GAME_PATH.match(path)
     if match is not None:
         return path_tag(path), game_tag(int(match[1])), SHELVES_TAG
+    match = REVIEWS_PATH.match(path)
+    if match is not None:
+        return path_tag(path), game_tag(int(match[1]))
     return (path_tag(path),)
 
 

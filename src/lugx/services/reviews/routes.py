@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query, Request, status
 from starlette.responses import Response
 
+from lugx.platform import http_cache
 from lugx.platform.auth import CurrentUser, OptionalUser
 from lugx.platform.db import DbSession
 from lugx.platform.errors import NotFound
@@ -124,11 +125,18 @@ async def _page(
     return page.model_dump_json().encode()
 
 
+SUMMARY_MAX_AGE_SECONDS = 30
+
+
 @router.get("/games/{app_id}/summary", response_model=SummaryRead)
 async def summary(app_id: AppId, request: Request) -> Response:
-    """Positive and negative counts and Steam's score description, all time and recent."""
+    """Positive and negative counts and Steam's score description, all time and recent.
+    Public for a little while: the gateway's edge cache may answer it, and drops it when the
+    game's `GameReviewSummaryChanged` passes (or a review is posted through the gateway)."""
     ctx: ServiceContext = request.app.state.ctx
-    return Response(await summaries.read(ctx.db, ctx.cache, app_id), media_type=JSON)
+    body = await summaries.read(ctx.db, ctx.cache, app_id)
+    max_age = http_cache.public_max_age(SUMMARY_MAX_AGE_SECONDS)
+    return http_cache.respond(request, body, http_cache.etag_of(body), max_age)
 
 
 @router.get("/games/{app_id}/reviews/mine", response_model=ReviewRead)
