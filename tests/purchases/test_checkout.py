@@ -99,3 +99,20 @@ async def test_a_card_that_cannot_be_right_is_refused_before_any_order(
     cart_after = (await client.get("/api/v1/shopping/cart", headers=account.headers)).json()
     assert cart_after == cart_before
     assert (await client.get(f"{API}/orders", headers=account.headers)).json()["items"] == []
+
+
+async def test_the_cart_is_empty_when_the_checkout_answers(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    """Purchases tells shopping at once how the order ended; no waiting for the events, so a
+    player who buys again straight away never finds the games just bought in the cart."""
+    first, second = await store(client, platform, 999, 1499)
+    player = await buyer(client, first, wallet=5000)
+    paid = await checkout(client, player)
+    assert paid.status_code == 201, paid.text
+    assert (await cart_of(client, player))["items"] == []  # at once, not eventually
+    again = await client.post(
+        "/api/v1/shopping/cart/items", json={"app_id": second}, headers=player.headers
+    )
+    assert again.status_code == 201
+    assert (await checkout(client, player)).json()["status"] in ("paid", "completed")

@@ -12,15 +12,18 @@ from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from lugx.platform.bootstrap import Wiring, build_wiring
 from lugx.platform.net import ClientAddress
+from lugx.platform.observability import ReadinessCheck, RequestContextMiddleware, check_readiness
 from lugx.platform.settings import Settings
 from lugx.services.catalog.client import CatalogClient
 from lugx.services.purchases.client import PurchasesClient
@@ -160,8 +163,10 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return _plain_page(request, 500, "Something went wrong", "Something went wrong on our side.")
 
 
-def web_process_app(settings: Settings) -> Starlette:
-    """`lugx serve web`: the store front in its own process, talking HTTP to the services."""
+def web_process_app(settings: Settings) -> ASGIApp:
+    """`lugx serve web`: the store front in its own process, talking HTTP to the services, with
+    what every Lugx process has: request ids and metrics, /healthz, /readyz (the cache and the
+    users service it signs players in with), /metrics."""
     wiring = build_wiring(settings, holds_signing_key=False)
 
     @asynccontextmanager
@@ -171,4 +176,30 @@ def web_process_app(settings: Settings) -> Starlette:
         finally:
             await wiring.close()
 
-    return create_web_app(wiring, lifespan=lifespan)
+    app = create_web_app(wiring, lifespan=lifespan)
+    users = wiring.clients.http("users")
+
+    async def users_ready() -> None:
+        (await users.get("/readyz")).raise_for_status()
+
+    checks: dict[str, ReadinessCheck] = {"cache": wiring.cache.ping, "users": users_ready}
+    app.router.routes[:0] = [
+        Route("/healthz", _healthz, methods=["GET"]),
+        Route("/readyz", partial(_readyz, checks), methods=["GET"]),
+        Route("/metrics", _metrics, methods=["GET"]),
+    ]
+    return RequestContextMiddleware(app, "web")
+
+
+async def _healthz(_request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def _readyz(checks: dict[str, ReadinessCheck], _request: Request) -> Response:
+    ready, results = await check_readiness(checks)
+    body = {"status": "ok" if ready else "unavailable", "checks": results}
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+async def _metrics(_request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
