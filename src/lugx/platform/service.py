@@ -65,6 +65,9 @@ class ServiceSpec:
     # Name prefixes of tables its migrations create in raw SQL, outside the models (search
     # indexes): the models-versus-migrations check leaves these out.
     raw_tables: Sequence[str] = ()
+    # SQLite: reads that can take milliseconds (full-text search) run on threads beside the
+    # event loop instead of on it (see Database's `inline_reads`).
+    long_reads: bool = False
 
 
 @dataclass
@@ -97,6 +100,7 @@ class ServiceRuntime:
             settings.database_url(spec.name),
             pool_size=settings.db_pool_size,
             echo=settings.db_echo,
+            inline_reads=not spec.long_reads,
         )
         bus = EventBus(spec.name, db, spec.event_tables, wiring.transport, settings)
         self.spec = spec

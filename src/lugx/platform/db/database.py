@@ -3,9 +3,9 @@
 SQLite (embedded wiring) runs in WAL mode with a busy timeout. Writers are serialised by an
 asyncio lock and start with BEGIN IMMEDIATE, so two writers never deadlock on a lock upgrade and
 never sit in SQLite's coarse busy-wait sleeps; the writer's connection runs on the loop's thread
-(inline_sqlite.py), so the lock is held only for the work itself. Readers use their own threaded
-engine and never wait for a writer. PostgreSQL (distributed wiring) uses one pooled engine and
-its own row locks.
+(inline_sqlite.py), so the lock is held only for the work itself. Readers use their own engine
+(inline too, or threaded for a service with long reads) and never wait for a writer.
+PostgreSQL (distributed wiring) uses one pooled engine and its own row locks.
 """
 
 from __future__ import annotations
@@ -91,14 +91,22 @@ def _sqlite_engine(
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, echo: bool = False, inline_reads: bool = True
+    ) -> None:
+        """`inline_reads` (SQLite): readers on the loop's thread too, as the writer is. Right for
+        short indexed reads (a thread hop costs more than the query, and under load the answer
+        waits its turn on the busy loop); wrong for a service whose reads can take milliseconds
+        (the catalog's search), which keeps threaded readers so SQLite works beside the loop."""
         self.url = url
         self.sqlite = is_sqlite(url)
         if self.sqlite:
             self.writer = _sqlite_engine(
                 url, begin="BEGIN IMMEDIATE", pool_size=1, echo=echo, inline=True
             )
-            self.reader = _sqlite_engine(url, begin="BEGIN", pool_size=pool_size, echo=echo)
+            self.reader = _sqlite_engine(
+                url, begin="BEGIN", pool_size=pool_size, echo=echo, inline=inline_reads
+            )
         else:
             self.writer = create_async_engine(
                 url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True

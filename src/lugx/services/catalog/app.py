@@ -60,4 +60,5 @@ SPEC = ServiceSpec(
     seed_demo=seed_demo,
     background=(announce_discounts_forever,),
     raw_tables=("game_search",),
+    long_reads=True,  # searches: a few milliseconds of FTS5 each, off the event loop
 )
