@@ -25,6 +25,7 @@ from tests.purchases.factories import (
     store,
     wait_status,
 )
+from tests.shopping.factories import cart_of
 
 
 async def _backdate(platform: Platform, order_id: str, **values: object) -> None:
@@ -140,3 +141,31 @@ async def test_recovery_settles_pending_orders_and_expires_unconfirmed_ones(
     )
     assert late.status_code == 409, late.text
     assert await library_of(client, slow) == []
+
+
+async def test_the_player_cancels_an_order_waiting_for_confirmation(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    [app_id] = await store(client, platform, 1500)
+    player = await buyer(client, app_id, wallet=5000)
+    stranger = await buyer(client)
+    order = (await checkout(client, player, method="card", number=NEEDS_CONFIRMATION)).json()
+    assert order["status"] == "awaiting_payment"
+    cancel = f"{API}/orders/{order['id']}/cancel"
+    # Nobody else's to cancel; nothing changes.
+    assert (await client.post(cancel, headers=stranger.headers)).status_code == 404
+    canceled = await client.post(cancel, headers=player.headers)
+    assert canceled.status_code == 200, canceled.text
+    assert canceled.json()["status"] == "failed"
+    assert canceled.json()["failure_reason"] == "canceled"
+    # The card can no longer be confirmed, the cart is as it was, the library empty, and a
+    # new checkout may start at once (paid from the wallet this time).
+    confirm = f"/api/v1/payments/confirmations/{order['charge_id']}"
+    assert (await client.post(confirm, headers=player.headers)).status_code == 409
+    assert [item["app_id"] for item in (await cart_of(client, player))["items"]] == [app_id]
+    assert await library_of(client, player) == []
+    assert (await client.post(cancel, headers=player.headers)).status_code == 409
+    again = await checkout(client, player)
+    assert again.status_code == 201, again.text
+    assert again.json()["status"] in ("paid", "completed")
+    assert await balance(client, player) == 3500

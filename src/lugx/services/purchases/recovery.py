@@ -69,7 +69,9 @@ async def settle_pending(ctx: ServiceContext, order_id: uuid.UUID) -> None:
     await saga.settle(ctx, order_id, await saga.charge_of(ctx, order))
 
 
-async def expire(ctx: ServiceContext, order_id: uuid.UUID) -> None:
+async def expire(ctx: ServiceContext, order_id: uuid.UUID, *, by_player: bool = False) -> None:
+    """Give up an order waiting for its payment's confirmation: past its deadline (the loop),
+    or because the player canceled it (`by_player`: the order fails as canceled)."""
     order = await saga.load(ctx, order_id)
     if order.status != "awaiting_payment":
         return
@@ -84,5 +86,10 @@ async def expire(ctx: ServiceContext, order_id: uuid.UUID) -> None:
             return
     async with ctx.db.session() as session:
         locked = await repo.order(session, order_id, lock=True)
-        if locked is not None:
+        if locked is None:
+            return
+        if by_player:
+            await service.mark_failed(session, ctx.events, locked, "canceled", utcnow())
+        else:
             await service.mark_expired(session, ctx.events, locked, utcnow())
+    await saga.tell_shopping(ctx, await saga.load(ctx, order_id))

@@ -16,7 +16,7 @@ from lugx.platform.errors import Conflict, ValidationFailed
 from lugx.platform.listing import Ctx, cursor_key, keyset_page
 from lugx.platform.money import Money
 from lugx.platform.pagination import Cursor, Limit, Page
-from lugx.services.purchases import refunds, saga, service
+from lugx.services.purchases import recovery, refunds, saga, service
 from lugx.services.purchases import repository as repo
 from lugx.services.purchases.models import Order, OrderLine, RefundRequest
 from lugx.services.purchases.schemas import (
@@ -143,6 +143,23 @@ async def checkout(
     if not made:
         response.status_code = status.HTTP_200_OK
     return order_read(order)
+
+
+@router.post("/orders/{order_id}/cancel", response_model=OrderRead)
+async def cancel(order_id: uuid.UUID, principal: CurrentUser, ctx: Ctx) -> OrderRead:
+    """Give up an order still waiting for its card's confirmation: the charge is canceled, the
+    order fails as `canceled`, the cart stays as it was and a new checkout may start. If the
+    payment was confirmed meanwhile, the order is paid instead. Anyone else's order is a 404;
+    an order in any other state is a 409."""
+    async with ctx.db.session(write=False) as session:
+        order = await service.owned_order(session, order_id, principal.user_id)
+    if order.status != "awaiting_payment":
+        raise Conflict(
+            "Only an order waiting for its payment's confirmation can be canceled",
+            code="order-state",
+        )
+    await recovery.expire(ctx, order_id, by_player=True)
+    return order_read(await saga.load(ctx, order_id))
 
 
 @router.get("/orders", response_model=Page[OrderRead])

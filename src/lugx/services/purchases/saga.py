@@ -79,9 +79,9 @@ async def tell_shopping(ctx: ServiceContext, order: Order) -> None:
     """Shopping learns at once how the order ended, so the player's cart shows it before the
     response does (OrderPaid / OrderFailed tell it again; the second word changes nothing). If
     shopping cannot be reached now, the events are enough."""
-    if order.status not in ("paid", "completed", "failed"):
+    if order.status not in ("paid", "completed", "failed", "expired"):
         return
-    status = "failed" if order.status == "failed" else "paid"
+    status = order.status if order.status in ("failed", "expired") else "paid"
     lines = [(line.app_id, line.recipient_id) for line in order.lines]
     try:
         await ctx.client(ShoppingClient).settled(order.id, order.user_id, status, lines)
