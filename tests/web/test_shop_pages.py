@@ -316,3 +316,28 @@ async def test_a_stranger_sees_no_cart(
         page = await browser.get(path)
         assert page.status_code == 303
         assert page.headers["location"] == f"/login?next={path}"
+
+
+async def test_an_order_waiting_for_confirmation_can_be_canceled_from_its_page(
+    browser: httpx.AsyncClient, client: httpx.AsyncClient, platform: Platform
+) -> None:
+    app_id, headers = await in_the_cart(browser, client, platform, 2500)
+    asked = await pay_by_card(browser, await checkout_page(browser), "4000002500003155")
+    orders = (await api(client, "/api/v1/purchases/orders", headers))["items"]
+    order_path = f"/orders/{orders[0]['id']}"
+    page = await page_text(browser, order_path)
+    assert "Waiting for your confirmation" in page
+    assert asked.headers["location"] in page  # the way back to the confirmation step
+    cancel = f"{order_path}/cancel"
+    # Without the form's token nothing happens.
+    assert (await browser.post(cancel, data={})).status_code == 403
+    assert (await api(client, "/api/v1/purchases/orders", headers))["items"][0]["status"] == (
+        "awaiting_payment"
+    )
+    done = await browser.post(cancel, data={"csrf": await form_token(browser, order_path)})
+    assert done.status_code == 303
+    after = await page_text(browser, done.headers["location"])
+    assert "Order canceled" in after
+    assert "You canceled this order." in after
+    cart = await api(client, "/api/v1/shopping/cart", headers)
+    assert [item["app_id"] for item in cart["items"]] == [app_id]

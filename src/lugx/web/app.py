@@ -85,6 +85,7 @@ def shop_routes() -> list[Route]:
         Route("/orders/{order_id}", shop.order, methods=get),
         Route("/orders/{order_id}/receipt", shop.receipt, methods=get),
         Route("/orders/{order_id}/refund", shop.refund, methods=post),
+        Route("/orders/{order_id}/cancel", shop.cancel, methods=post),
         Route("/library", library.library, methods=get),
         Route("/wishlist", library.wishlist, methods=get),
         Route("/wishlist/add", library.wish, methods=post),

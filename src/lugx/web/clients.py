@@ -112,6 +112,10 @@ class WebPurchases(ServiceClient):
         response = await self.request("GET", f"{self.base}/orders/{order_id}/receipt", token=token)
         return ReceiptRead.model_validate_json(response.content)
 
+    async def cancel(self, order_id: uuid.UUID, *, token: str) -> OrderRead:
+        response = await self.request("POST", f"{self.base}/orders/{order_id}/cancel", token=token)
+        return OrderRead.model_validate_json(response.content)
+
     async def refund(self, order_id: uuid.UUID, reason: str, *, key: str, token: str) -> RefundRead:
         response = await self.request(
             "POST",

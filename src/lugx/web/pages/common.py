@@ -40,6 +40,7 @@ FAILURES = {
     "invalid_card": "The card's details are not right.",
     "payment_not_confirmed": "The payment was not confirmed in time.",
     "no_charge": "The payment could not be made. Nothing was charged.",
+    "canceled": "You canceled this order.",
 }
 
 

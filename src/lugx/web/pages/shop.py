@@ -285,3 +285,20 @@ async def refund(p: Page, token: str) -> Response:
     if done.status == "approved":
         return answer(p, back, "Refunded. The money goes back where it came from.")
     return answer(p, back, "Your refund request is waiting for review.")
+
+
+@page
+@signed_in
+async def cancel(p: Page, token: str) -> Response:
+    """Give up an order still waiting for its card's confirmation; its page says how it ended
+    (canceled, or paid if the card was confirmed meanwhile)."""
+    order_id = path_uuid(p, "order_id")
+    if order_id is None:
+        return not_found(p, "No such order")
+    back = f"/orders/{order_id}"
+    try:
+        await p.ctx.purchases.cancel(order_id, token=token)
+    except LugxError as exc:
+        raise_unless_refusal(exc, 404)
+        return answer(p, back, exc.detail, ok=False)
+    return answer(p, back, "Order canceled. Nothing was charged; your cart is as it was.")
