@@ -6,8 +6,9 @@ again on real engines when these are set (CI sets them; see .ci/run):
   LUGX_TEST_REDIS_URL      e.g. redis://127.0.0.1:6379/0
   LUGX_TEST_BROKER_URL     e.g. nats://127.0.0.1:4222
 
-Each test worker gets its own databases, migrated once; every test starts from empty tables
-(rows are deleted after each test, which also lets tests commit and race for real).
+Each test worker gets its own databases, migrated once, named for this run and worker (so two
+suites may share one PostgreSQL) and dropped when the worker ends; every test starts from empty
+tables (rows are deleted after each test, which also lets tests commit and race for real).
 """
 
 from __future__ import annotations
@@ -36,8 +37,42 @@ TEST_REDIS_URL = os.environ.get("LUGX_TEST_REDIS_URL")
 TEST_BROKER_URL = os.environ.get("LUGX_TEST_BROKER_URL")
 
 
+# This run's id: two suites running at once against one PostgreSQL (two developers, or a run
+# next to CI) must not drop each other's databases. xdist gives its workers one id per run.
+RUN_ID = (os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex)[:8]
+
+
 def worker_name() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    """This worker of this run: part of the name of every database it makes."""
+    return f"{RUN_ID}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+
+
+async def _drop_postgres_databases_of_this_worker() -> None:
+    """At the end of a worker's session: its databases go (they are this run's alone)."""
+    import asyncpg
+
+    admin = make_url(TEST_DATABASE_URL or "")
+    conn = await asyncpg.connect(
+        host=admin.host,
+        port=admin.port or 5432,
+        user=admin.username or "postgres",
+        password=admin.password,
+        database=admin.database or "postgres",
+    )
+    try:
+        names = [row["datname"] for row in await conn.fetch("SELECT datname FROM pg_database")]
+        for name in names:
+            if name.startswith("lugx_") and f"_{worker_name()}_" in name:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_databases_dropped_at_the_end() -> Iterator[None]:
+    yield
+    if TEST_DATABASE_URL:
+        asyncio.run(_drop_postgres_databases_of_this_worker())
 
 
 def database_template(tmp_root: Path) -> str:
