@@ -120,6 +120,11 @@ def upstream_app(state: Upstream) -> FastAPI:
             orjson.dumps({"shelf": name, "v": sorted(state.versions.items())}), "public, max-age=30"
         )
 
+    @app.get("/api/v1/catalog/suggest")
+    async def suggest(q: str) -> Response:
+        state.calls += 1
+        return answer(orjson.dumps({"q": q}), "public, max-age=30")
+
     @app.get("/api/v1/catalog/big")
     async def big() -> Response:
         state.calls += 1
@@ -384,6 +389,7 @@ async def test_catalog_events_drop_the_game_and_the_shelves(
             f"{GAME}/8",
             "/api/v1/catalog/shelves/specials",
             "/api/v1/catalog/shelves/genres/rpg",
+            "/api/v1/catalog/suggest?q=port",  # titles and prices of any game
         ]
         for path in paths:
             await client.get(path)

@@ -120,6 +120,7 @@ async def test_listing_and_deactivating(client: httpx.AsyncClient, platform: Pla
         COUPONS, params={"limit": 1, "cursor": everyone["next_cursor"]}, headers=admin.headers
     )
     assert {everyone["items"][0]["id"], rest.json()["items"][0]["id"]} == {mine["id"], theirs["id"]}
+    assert rest.json()["next_cursor"] is None  # the last page, though full, says so
     not_mine = await client.patch(
         f"{COUPONS}/{theirs['id']}", json={"active": False}, headers=owner.headers
     )

@@ -56,6 +56,10 @@ async def test_a_wishlist_in_its_owners_order_with_prices_now(
         f"{WISHLIST}/items", params={"cursor": page["next_cursor"]}, headers=player.headers
     )
     assert [i["app_id"] for i in rest.json()["items"]] == [b["app_id"]]
+    assert rest.json()["next_cursor"] is None
+    whole = await client.get(f"{WISHLIST}/items", params={"limit": 3}, headers=player.headers)
+    assert len(whole.json()["items"]) == 3
+    assert whole.json()["next_cursor"] is None  # exactly one full page: no empty page after it
     reordered = await client.put(
         f"{WISHLIST}/order",
         json={"app_ids": [b["app_id"], c["app_id"], a["app_id"]]},

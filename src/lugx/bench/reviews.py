@@ -47,7 +47,9 @@ def seed_argv(reviews: int = BENCH_REVIEWS, votes: int = BENCH_VOTES) -> list[st
 
 
 async def reviews_helpful(http: httpx.AsyncClient) -> Request:
-    await _reaches_the_service(http, HELPFUL_PATH)
+    from lugx.bench.scenarios import not_cached_at_the_edge
+
+    await not_cached_at_the_edge(http, HELPFUL_PATH)
     return await _measured(
         http,
         HELPFUL_PATH,
@@ -89,21 +91,6 @@ async def _loaded(http: httpx.AsyncClient) -> int:
     if total == 0:
         raise BenchError(f"game {BENCH_APP_ID} has no reviews: was the reviews data set loaded?")
     return total
-
-
-async def _reaches_the_service(http: httpx.AsyncClient, path: str) -> None:
-    """Refuse to measure what the gateway's edge cache could answer."""
-    from lugx.gateway.edge_cache import lifetime_of
-
-    for _ in range(2):
-        response = await http.get(path)
-        if not response.is_success:
-            raise BenchError(f"{path} answered {response.status_code}: {response.text[:300]}")
-        if response.headers.get("x-cache") == "HIT" or "age" in response.headers:
-            raise BenchError(f"{path} was answered by the edge cache; it must reach the service")
-        cache_control = response.headers.get("cache-control", "").encode("latin-1")
-        if cache_control and lifetime_of(cache_control) is not None:
-            raise BenchError(f"{path} is marked shareable ({cache_control!r}); it must not be")
 
 
 async def uncached_reads(http: httpx.AsyncClient, path: str) -> list[float]:

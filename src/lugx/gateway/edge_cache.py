@@ -66,6 +66,9 @@ GAME_PATH = re.compile(r"/api/v1/catalog/games/(\d{1,18})(?:/|$)")
 # drops it with the catalog's; posting a review through the gateway drops it at once.
 REVIEWS_PATH = re.compile(r"/api/v1/reviews/games/(\d{1,18})/")
 SHELVES_PATH = "/api/v1/catalog/shelves/"
+# Suggestions show titles and prices of any game: like the shelves, every catalog event drops
+# them (they are public for at most 30 s anyway).
+SUGGEST_PATH = "/api/v1/catalog/suggest"
 SHELVES_TAG = "catalog-shelves"
 
 MAX_ENTRY_BYTES = 1024 * 1024
@@ -119,11 +122,12 @@ def game_tag(app_id: int) -> str:
 
 
 def tags_of(path: str) -> tuple[str, ...]:
-    """The groups a stored path belongs to: itself, and the catalog game or the shelves."""
+    """The groups a stored path belongs to: itself, and the catalog game (its pages, its review
+    summary) or the shelves (and suggestions)."""
     match = GAME_PATH.match(path) or REVIEWS_PATH.match(path)
     if match is not None:
         return path_tag(path), game_tag(int(match[1]))
-    if path.startswith(SHELVES_PATH):
+    if path.startswith((SHELVES_PATH, SUGGEST_PATH)):
         return path_tag(path), SHELVES_TAG
     return (path_tag(path),)
 

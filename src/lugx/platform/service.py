@@ -17,7 +17,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from sqlalchemy import MetaData
 
 from lugx.platform.db.database import Database
@@ -203,8 +203,3 @@ def standalone_lifespan(
             await wiring.close()
 
     return lifespan
-
-
-def ctx_of(request: Request) -> ServiceContext:
-    ctx: ServiceContext = request.app.state.ctx
-    return ctx

@@ -50,8 +50,9 @@ def is_sqlite(url: str) -> bool:
 def _sqlite_engine(
     url: str, *, begin: str, pool_size: int, echo: bool, inline: bool = False
 ) -> AsyncEngine:
-    """`inline`: run the connection's calls on the loop's thread (the writer: see
-    inline_sqlite.py); else aiosqlite's worker thread per connection (the readers)."""
+    """`inline`: run the connection's calls on the loop's thread (the writer, and the readers
+    of a service without long reads: see inline_sqlite.py); else aiosqlite's worker thread per
+    connection."""
     # Every session ends its transaction itself (commit or rollback), so the pool's own
     # rollback on return would only cost another trip to SQLite's thread.
     database = make_url(url).database

@@ -9,8 +9,9 @@ work, and the lock, not the CPU, capped the platform at 7 checkouts a second.
 
 Run inline, a write transaction never yields between its statements, so the lock is held only
 for the work itself. Readers run inline too (their short indexed reads cost less than the hop:
-checkouts 7 -> 11 a second), except in a service with long reads (`ServiceSpec.long_reads`, the
-catalog's search), whose readers keep their threads so SQLite works beside the loop.
+checkouts 7 -> 10 a second in the bench), except in a service with long reads
+(`ServiceSpec.long_reads`, the catalog's search), whose readers keep their threads so SQLite
+works beside the loop.
 
 The cost: a write blocks the loop while SQLite works, except its COMMIT, which may wait on the
 disk and runs on a thread. Writes are short by design; a long one

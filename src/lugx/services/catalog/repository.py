@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.services.catalog.models import (
@@ -50,10 +50,6 @@ async def game_by_app_id(session: AsyncSession, app_id: int) -> Game | None:
 
 async def games_by_app_ids(session: AsyncSession, app_ids: Sequence[int]) -> list[Game]:
     return await _all(session, select(Game).where(Game.app_id.in_(app_ids))) if app_ids else []
-
-
-async def games_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Game]:
-    return await _all(session, select(Game).where(Game.id.in_(ids))) if ids else []
 
 
 async def slug_taken(session: AsyncSession, slug: str) -> bool:
@@ -260,10 +256,3 @@ async def discounts_to_announce(
         .order_by(Discount.starts_at)
         .limit(limit),
     )
-
-
-async def count_published(session: AsyncSession) -> int:
-    result = await session.execute(
-        select(func.count()).select_from(Game).where(Game.status == "published")
-    )
-    return int(result.scalar_one())

@@ -28,7 +28,7 @@ from lugx.services.catalog.models import (
     PublisherMember,
     mask_of,
 )
-from lugx.services.catalog.pricing import active_discount, discounted, quote
+from lugx.services.catalog.pricing import discounted, quote
 from lugx.services.catalog.schemas import (
     DiscountCreate,
     GameCreate,
@@ -474,10 +474,6 @@ async def visible_game(session: AsyncSession, app_id: int, viewer: Principal | N
     if game is None or (game.status != "published" and not await can_manage(session, viewer, game)):
         raise NotFound("No such game")
     return game
-
-
-def is_on_sale(game: Game, now: datetime) -> bool:
-    return active_discount(game, now) > 0
 
 
 # --- events consumed ------------------------------------------------------------------------

@@ -33,7 +33,6 @@ CURRENCY = "USD"  # wallets are in USD for now (docs/commerce.md)
 CARD_CLEARING = "card_clearing"
 SALES = "sales"
 REFUNDS = "refunds"
-SYSTEM_ACCOUNTS = (CARD_CLEARING, SALES, REFUNDS)
 
 
 class InsufficientFunds(Exception):

@@ -33,9 +33,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from lugx.platform.db import Timestamps, UTCDateTime, UUIDPrimaryKey, new_metadata, utcnow
 from lugx.platform.events import event_tables
 
-ACCOUNT_KINDS = ("wallet", "system")
-TRANSACTION_KINDS = ("top_up", "charge", "refund")
-
 
 class Base(DeclarativeBase):
     metadata = new_metadata()

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -90,15 +90,6 @@ async def wallet_entries(
     if before is not None:
         statement = statement.where(LedgerEntry.sequence < before)
     return [(entry, txn) for entry, txn in (await session.execute(statement)).all()]
-
-
-async def account_sum(session: AsyncSession, account_id: uuid.UUID) -> int:
-    result = await session.execute(
-        select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
-            LedgerEntry.account_id == account_id
-        )
-    )
-    return int(result.scalar_one())
 
 
 # --- top-ups ----------------------------------------------------------------------------------

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Depends, Query, status
 from lugx.platform.auth import CurrentUser, Principal, require_roles
 from lugx.platform.db import DbSession
 from lugx.platform.listing import Ctx
-from lugx.platform.pagination import Cursor, Page
+from lugx.platform.pagination import Cursor, Limit, Page
 from lugx.services.reviews import moderation
 from lugx.services.reviews import repository as repo
-from lugx.services.reviews.routes import DEFAULT_PAGE, PREFIX, PageLimit
+from lugx.services.reviews.routes import DEFAULT_PAGE, PREFIX
 from lugx.services.reviews.schemas import (
     CommentRead,
     ModerationBody,
@@ -66,7 +66,7 @@ async def report_queue(
     session: DbSession,
     ctx: Ctx,
     status: Annotated[ReportStatus, Query()] = "open",
-    limit: PageLimit = DEFAULT_PAGE,
+    limit: Limit = DEFAULT_PAGE,
     cursor: Cursor = None,
 ) -> Page[ReportRead]:
     """Reports in a status, oldest first (admins)."""
@@ -144,7 +144,7 @@ async def moderation_log(
     _admin: Admin,
     session: DbSession,
     ctx: Ctx,
-    limit: PageLimit = DEFAULT_PAGE,
+    limit: Limit = DEFAULT_PAGE,
     cursor: Cursor = None,
 ) -> Page[ModerationRead]:
     """Every moderation action, newest first (admins)."""

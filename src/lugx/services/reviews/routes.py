@@ -17,7 +17,7 @@ from lugx.platform.auth import CurrentUser, OptionalUser
 from lugx.platform.db import DbSession
 from lugx.platform.errors import NotFound
 from lugx.platform.listing import Ctx
-from lugx.platform.pagination import Cursor, Page
+from lugx.platform.pagination import Cursor, Limit, Page
 from lugx.platform.service import ServiceContext
 from lugx.services.reviews import comments, service, summaries, votes
 from lugx.services.reviews import repository as repo
@@ -53,10 +53,6 @@ router = APIRouter(prefix=PREFIX, tags=["reviews"])
 AppId = Annotated[int, Path(ge=1, le=2_000_000_000)]
 
 
-PageLimit = Annotated[int, Query(ge=1, le=100, description="Items per page (1-100)")]
-JSON = "application/json"
-
-
 # --- a game's reviews -----------------------------------------------------------------------
 
 
@@ -77,7 +73,7 @@ async def list_reviews(
     sort: Sort = "helpful",
     filter: Filter = "all",
     language: Annotated[Language | None, Query()] = None,
-    limit: PageLimit = DEFAULT_PAGE,
+    limit: Limit = DEFAULT_PAGE,
     cursor: Cursor = None,
 ) -> Response:
     """A game's visible reviews, most helpful (Wilson lower bound) or newest first. First
@@ -87,14 +83,16 @@ async def list_reviews(
     list_name = f"reviews:{app_id}:{sort}:{filter}:{language or ''}"
     after = read_cursor(ctx.secret_key, cursor, list_name, timed=sort == "recent")
     if after is not None:
-        return Response(await _page(ctx, app_id, list_name, after, limit), media_type=JSON)
+        return Response(
+            await _page(ctx, app_id, list_name, after, limit), media_type=http_cache.JSON
+        )
     generation, _ = await ctx.cache.counter(summaries.generation_key(app_id))
     key = f"{list_name}:{limit}:g{generation}"
     body = await ctx.cache.get(key)
     if body is None:
         body = await _page(ctx, app_id, list_name, None, limit)
         await ctx.cache.set(key, body, ttl=summaries.PAGE_TTL_SECONDS)
-    return Response(body, media_type=JSON)
+    return Response(body, media_type=http_cache.JSON)
 
 
 async def _page(
@@ -250,7 +248,7 @@ async def list_comments(
     viewer: OptionalUser,
     session: DbSession,
     ctx: Ctx,
-    limit: PageLimit = DEFAULT_PAGE,
+    limit: Limit = DEFAULT_PAGE,
     cursor: Cursor = None,
 ) -> Page[CommentRead]:
     """A review's visible comments, oldest first."""

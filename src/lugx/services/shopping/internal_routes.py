@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, status
 
 from lugx.platform.auth.service_calls import require_service
 from lugx.platform.db import utcnow
-from lugx.platform.service import ctx_of
+from lugx.platform.listing import Ctx
 from lugx.services.shopping import events, service
 from lugx.services.shopping.schemas import CheckoutCreate, CheckoutRead, OrderSettled
 
@@ -21,20 +21,19 @@ router = APIRouter(
 
 
 @router.post("/checkouts", response_model=CheckoutRead)
-async def checkout(body: CheckoutCreate, request: Request) -> CheckoutRead:
+async def checkout(body: CheckoutCreate, ctx: Ctx) -> CheckoutRead:
     """Freeze the user's priced cart for this order and reserve its coupon use. A retry with
     the same order_id returns the same snapshot; 409 when the cart is empty, holds something
     owned or no longer for sale, its coupon no longer applies, or another checkout of it is in
     progress."""
-    return await service.checkout(ctx_of(request), body.user_id, body.order_id, utcnow())
+    return await service.checkout(ctx, body.user_id, body.order_id, utcnow())
 
 
 @router.post("/checkouts/{order_id}/settled", status_code=status.HTTP_204_NO_CONTENT)
-async def order_settled(order_id: uuid.UUID, body: OrderSettled, request: Request) -> None:
+async def order_settled(order_id: uuid.UUID, body: OrderSettled, ctx: Ctx) -> None:
     """How the order ended, told by purchases the moment it knows, so the player's next look at
     the cart already shows it (the bought lines gone, or the hold lifted). The order's events
     say the same later; whichever comes first settles the checkout, the other changes nothing."""
-    ctx = ctx_of(request)
     payload = {
         "order_id": str(order_id),
         "user_id": str(body.user_id),

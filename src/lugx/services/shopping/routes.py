@@ -13,12 +13,12 @@ from fastapi import APIRouter, Path, status
 
 from lugx.platform.auth import CurrentUser, OptionalUser
 from lugx.platform.db import DbSession, utcnow
-from lugx.platform.listing import Ctx, cursor_key
-from lugx.platform.pagination import Cursor, Limit, Page, encode_cursor
+from lugx.platform.listing import Ctx, cursor_key, keyset_page
+from lugx.platform.pagination import Cursor, Limit, Page
 from lugx.platform.service import ServiceContext
 from lugx.services.shopping import repository as repo
 from lugx.services.shopping import service, wishlist
-from lugx.services.shopping.models import Coupon
+from lugx.services.shopping.models import Coupon, WishlistItem
 from lugx.services.shopping.schemas import (
     CartItemAdd,
     CartRead,
@@ -81,13 +81,6 @@ async def remove_coupon(principal: CurrentUser, session: DbSession) -> None:
 # --- wishlist -------------------------------------------------------------------------------
 
 
-def _wishlist_cursor(ctx: ServiceContext, items: list[WishlistLine], limit: int) -> str | None:
-    if len(items) < limit:
-        return None
-    last = items[-1]
-    return encode_cursor(ctx.secret_key, {"p": last.priority, "a": last.app_id})
-
-
 def _priority_and_app(key: Mapping[str, Any]) -> tuple[int, int]:
     return int(key.get("p", 0)), int(key.get("a", 0))
 
@@ -96,9 +89,14 @@ async def _wishlist_page(
     ctx: ServiceContext, session: DbSession, user_id: uuid.UUID, limit: int, cursor: str | None
 ) -> Page[WishlistLine]:
     after = cursor_key(ctx.secret_key, cursor, _priority_and_app)
-    items = await repo.wishlist_items(session, user_id, after, limit)
-    lines = await wishlist.lines(ctx, items)
-    return Page(items=lines, next_cursor=_wishlist_cursor(ctx, lines, limit))
+    items = await repo.wishlist_items(session, user_id, after, limit + 1)  # one more: a next?
+    lines = await wishlist.lines(ctx, items[:limit])
+    page = keyset_page(ctx.secret_key, items, limit, lambda item: item, _wishlist_key)
+    return Page(items=lines, next_cursor=page.next_cursor)
+
+
+def _wishlist_key(item: WishlistItem) -> dict[str, Any]:
+    return {"p": item.priority, "a": item.app_id}
 
 
 @router.get("/wishlist", response_model=WishlistRead)
@@ -227,12 +225,12 @@ async def list_coupons(
     secret = ctx.secret_key
     after = cursor_key(secret, cursor, _time_and_id)
     mine = None if principal.is_admin else principal.user_id
-    coupons = await repo.coupons_page(session, mine, after, limit)
-    next_cursor = None
-    if len(coupons) == limit:
-        last = coupons[-1]
-        next_cursor = encode_cursor(secret, {"t": last.created_at.isoformat(), "i": str(last.id)})
-    return Page(items=[coupon_read(c) for c in coupons], next_cursor=next_cursor)
+    coupons = await repo.coupons_page(session, mine, after, limit + 1)  # one more: a next page?
+    return keyset_page(secret, coupons, limit, coupon_read, _coupon_key)
+
+
+def _coupon_key(coupon: Coupon) -> dict[str, Any]:
+    return {"t": coupon.created_at.isoformat(), "i": str(coupon.id)}
 
 
 def _time_and_id(key: Mapping[str, Any]) -> tuple[datetime, uuid.UUID]:

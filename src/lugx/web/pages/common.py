@@ -57,10 +57,6 @@ def form_key(p: Page, errors: FieldErrors) -> str:
     return key
 
 
-def signed_in_token(p: Page) -> str | None:
-    return p.visit.token
-
-
 def signed_in(handler: Callable[[Page, str], Awaitable[Response]]) -> Handler:
     """A player's page: not signed in, to the sign-in (see to_login); else the handler gets the
     player's token."""

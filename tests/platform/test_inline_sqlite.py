@@ -1,0 +1,71 @@
+"""SQLite's writer (and the readers of a service without long reads) run on the event loop's
+thread; a service with long reads keeps threaded readers."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from lugx.platform.db import Database
+from lugx.platform.db.inline_sqlite import InlineConnection
+
+
+async def _driver_of(database: Database, *, write: bool) -> object:
+    async with database.session(write=write) as session:
+        await session.execute(text("SELECT 1"))
+        raw = await (await session.connection()).get_raw_connection()
+        return raw.driver_connection
+
+
+async def _insert(database: Database, *values: int) -> None:
+    async with database.session() as session:
+        for value in values:
+            await session.execute(text("INSERT INTO t VALUES (:v)"), {"v": value})
+
+
+@pytest.mark.parametrize("inline_reads", [True, False])
+async def test_who_runs_on_the_loop(tmp_path: Path, inline_reads: bool) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path}/x.db", inline_reads=inline_reads)
+    try:
+        assert isinstance(await _driver_of(database, write=True), InlineConnection)
+        reader = await _driver_of(database, write=False)
+        assert isinstance(reader, InlineConnection) is inline_reads
+    finally:
+        await database.dispose()
+
+
+async def test_inline_statements_run_on_the_loops_thread_and_commit_and_fail_as_usual(
+    tmp_path: Path,
+) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path}/x.db")
+    seen: list[str] = []
+    try:
+        async with database.session() as session:
+            conn = await session.connection()
+            raw = (await conn.get_raw_connection()).driver_connection
+            assert isinstance(raw, InlineConnection)
+            raw._conn.create_function(  # the thread SQLite calls back on
+                "whose", 0, lambda: seen.append(threading.current_thread().name) or 1
+            )
+            await session.execute(text("CREATE TABLE t (v INTEGER PRIMARY KEY)"))
+            await session.execute(text("INSERT INTO t VALUES (1)"))
+            await session.execute(text("SELECT whose()"))
+        assert seen == [threading.current_thread().name]
+        with pytest.raises(Exception, match="UNIQUE"):
+            await _insert(database, 2, 1)
+        async with database.session(write=False) as session:  # committed once, rolled back once
+            rows = (await session.execute(text("SELECT v FROM t"))).scalars().all()
+        assert rows == [1]
+    finally:
+        await database.dispose()
+
+
+def test_the_catalog_keeps_threaded_readers_for_its_searches() -> None:
+    from lugx.services.catalog.app import SPEC as catalog
+    from lugx.services.users.app import SPEC as users
+
+    assert catalog.long_reads
+    assert not users.long_reads
