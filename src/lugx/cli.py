@@ -89,9 +89,13 @@ def run_server(app: Any, *, host: str, port: int) -> None:
 
 
 def _run(work: Coroutine[Any, Any, T]) -> T:
-    """Run a command's coroutine; a domain error (bad input, not found...) is one line."""
+    """Run a command's coroutine; a domain error (bad input, not found...) is one line. What a
+    one-shot command prints is its result: the services it starts log only warnings, and to
+    stderr."""
     from lugx.platform.errors import LugxError
+    from lugx.platform.observability import configure_logging
 
+    configure_logging("WARNING", json=False, stream=sys.stderr)
     try:
         return asyncio.run(work)
     except LugxError as exc:

@@ -8,6 +8,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from lugx.platform.bootstrap import Platform
 from lugx.platform.clients import Clients
@@ -75,3 +79,64 @@ async def test_a_service_that_is_down_is_unavailable(settings: Settings) -> None
             await clients.get(UsersClient).profile(1)
     finally:
         await clients.aclose()
+
+
+async def test_the_in_process_caller_is_the_typed_clients_path(platform: Platform) -> None:
+    from lugx.platform.asgi_calls import AsgiCaller
+
+    assert isinstance(platform.wiring.clients.get(UsersClient)._http, AsgiCaller)
+    token = request_id_var.set("trace-in-process-1")
+    try:
+        response = await platform.wiring.clients.get(UsersClient).request("GET", "/healthz")
+    finally:
+        request_id_var.reset(token)
+    assert response.headers["x-request-id"] == "trace-in-process-1"
+
+
+def _echo_app() -> Starlette:
+    async def echo(request: Request) -> JSONResponse:
+        return JSONResponse(
+            {
+                "method": request.method,
+                "path": request.url.path,
+                "query": sorted(request.query_params.multi_items()),
+                "header": request.headers.get("x-probe"),
+                "host": request.headers.get("host"),
+                "type": request.headers.get("content-type"),
+                "body": (await request.body()).decode(),
+            },
+            status_code=201,
+            headers={"x-answer": "yes"},
+        )
+
+    return Starlette(routes=[Route("/echo/{rest:path}", echo, methods=["GET", "POST", "PUT"])])
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params", "body"),
+    [
+        ("GET", "/echo/a", {"app_id": [3, 1, 2], "on_sale": True, "free": False}, None),
+        ("GET", "/echo/b?fixed=1", {"more": "x y&z"}, None),
+        ("POST", "/echo/c", None, {"name": "Élan", "n": [1, 2], "nested": {"ok": None}}),
+        ("PUT", "/echo/d", {"q": ""}, []),
+    ],
+)
+async def test_the_in_process_caller_sends_what_httpx_sends(
+    method: str, path: str, params: dict[str, object] | None, body: object
+) -> None:
+    """Same query strings (repeated keys, lower-case booleans), JSON bodies and headers as an
+    httpx client over the ASGI transport, and the same answer back."""
+    from lugx.platform.asgi_calls import AsgiCaller
+
+    app = _echo_app()
+    headers = {"X-Probe": "probe-1"}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://users"
+    ) as reference:
+        expected = await reference.request(method, path, params=params, json=body, headers=headers)
+    got = await AsgiCaller(app, "users").request(
+        method, path, params=params, json=body, headers=headers
+    )
+    assert got.status_code == expected.status_code == 201
+    assert got.json() == expected.json()
+    assert got.headers["x-answer"] == "yes"

@@ -3,8 +3,10 @@ thread; a service with long reads keeps threaded readers."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -26,13 +28,20 @@ async def _insert(database: Database, *values: int) -> None:
             await session.execute(text("INSERT INTO t VALUES (:v)"), {"v": value})
 
 
-@pytest.mark.parametrize("inline_reads", [True, False])
-async def test_who_runs_on_the_loop(tmp_path: Path, inline_reads: bool) -> None:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path}/x.db", inline_reads=inline_reads)
+async def _long_driver_of(database: Database) -> Any:
+    async with database.session(write=False, long=True) as session:
+        raw = await (await session.connection()).get_raw_connection()
+        return raw.driver_connection
+
+
+@pytest.mark.parametrize("long_reads", [True, False])
+async def test_who_runs_on_the_loop(tmp_path: Path, long_reads: bool) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path}/x.db", long_reads=long_reads)
     try:
         assert isinstance(await _driver_of(database, write=True), InlineConnection)
-        reader = await _driver_of(database, write=False)
-        assert isinstance(reader, InlineConnection) is inline_reads
+        assert isinstance(await _driver_of(database, write=False), InlineConnection)
+        long_reader = await _long_driver_of(database)
+        assert isinstance(long_reader, InlineConnection) is not long_reads
     finally:
         await database.dispose()
 
@@ -69,3 +78,37 @@ def test_the_catalog_keeps_threaded_readers_for_its_searches() -> None:
 
     assert catalog.long_reads
     assert not users.long_reads
+
+
+def _rows_in_the_database_file(path: Path) -> int:
+    """What the main database file holds, ignoring the WAL (immutable=1 never reads it)."""
+    connection = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+    try:
+        return int(connection.execute("SELECT count(*) FROM t").fetchone()[0])
+    except sqlite3.OperationalError:  # the table itself is still only in the WAL
+        return 0
+    finally:
+        connection.close()
+
+
+async def test_commits_never_checkpoint_the_wal_a_thread_does_every_few_hundred(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "x.db"
+    database = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with database.session() as session:
+            raw = (await (await session.connection()).get_raw_connection()).driver_connection
+            assert raw._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+            await session.execute(text("CREATE TABLE t (v INTEGER PRIMARY KEY)"))
+        checkpoints = database._checkpoints
+        assert checkpoints is not None
+        for value in range(checkpoints.every - 2):
+            await _insert(database, value)
+        await checkpoints.wait()
+        assert _rows_in_the_database_file(path) == 0  # all of it still in the WAL
+        await _insert(database, 10_000)  # the `every`-th commit starts a checkpoint
+        await checkpoints.wait()
+        assert _rows_in_the_database_file(path) == checkpoints.every - 1
+    finally:
+        await database.dispose()

@@ -4,12 +4,13 @@ the embedded wiring and over HTTP (with timeouts) in the distributed one. Same c
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar
 
 import httpx
 from starlette.types import ASGIApp
 
+from lugx.platform.asgi_calls import AsgiCaller
 from lugx.platform.auth.service_calls import SERVICE_HEADER
 from lugx.platform.errors import (
     Conflict,
@@ -30,15 +31,30 @@ _ERRORS: dict[int, type[LugxError]] = {
 }
 
 
+class Caller(Protocol):
+    """What a typed client sends its requests through: an `httpx.AsyncClient` to a service over
+    HTTP, or an `AsgiCaller` into a service in this process."""
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response: ...
+
+    async def aclose(self) -> None: ...
+
+
 class ServiceClient:
     """Base of the typed clients: request ids forwarded, problem documents turned into errors,
     and, when made by a service (`ServiceContext.client`), that service's token on every call."""
 
     service: str = ""
 
-    def __init__(
-        self, http: httpx.AsyncClient, *, service_token: Callable[[], str] | None = None
-    ) -> None:
+    def __init__(self, http: Caller, *, service_token: Callable[[], str] | None = None) -> None:
         self._http = http
         self._service_token = service_token
 
@@ -100,12 +116,15 @@ class Clients:
         self._settings = settings
         self._apps = apps if apps is not None else {}
         self._http: dict[str, httpx.AsyncClient] = {}
+        self._callers: dict[str, Caller] = {}
 
     def mount(self, service: str, app: ASGIApp) -> None:
         """Embedded wiring: calls to this service stay in the process."""
         self._apps[service] = app
 
     def http(self, service: str) -> httpx.AsyncClient:
+        """An httpx client of the service: over an ASGI transport when it is in this process,
+        else over HTTP with the upstream timeout."""
         client = self._http.get(service)
         if client is None:
             app = self._apps.get(service)
@@ -121,10 +140,21 @@ class Clients:
             self._http[service] = client
         return client
 
+    def caller(self, service: str) -> Caller:
+        """What typed clients use: straight into the app when the service is in this process
+        (asgi_calls.py), else the HTTP client."""
+        caller = self._callers.get(service)
+        if caller is None:
+            app = self._apps.get(service)
+            caller = AsgiCaller(app, service) if app is not None else self.http(service)
+            self._callers[service] = caller
+        return caller
+
     def get(self, client_type: type[C], *, service_token: Callable[[], str] | None = None) -> C:
-        return client_type(self.http(client_type.service), service_token=service_token)
+        return client_type(self.caller(client_type.service), service_token=service_token)
 
     async def aclose(self) -> None:
         for client in self._http.values():
             await client.aclose()
         self._http.clear()
+        self._callers.clear()

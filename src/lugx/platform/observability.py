@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 from fastapi import APIRouter, Request
@@ -43,7 +43,11 @@ HTTP_LATENCY = Histogram(
 )
 
 
-def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
+def configure_logging(
+    level: str = "INFO", *, json: bool = True, stream: TextIO | None = None
+) -> None:
+    """Structured logs at `level`; to `stream`, else to whatever sys.stdout is when a logger
+    is made (so tests that capture stdout see them)."""
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         _add_request_id,
@@ -58,11 +62,10 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        # No file bound here: each logger writes to whatever sys.stdout is when it is made.
-        logger_factory=structlog.PrintLoggerFactory(),
+        logger_factory=structlog.PrintLoggerFactory(file=stream),
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=level.upper(), format="%(message)s")
+    logging.basicConfig(level=level.upper(), format="%(message)s", stream=stream)
 
 
 def _add_request_id(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:

@@ -65,8 +65,8 @@ class ServiceSpec:
     # Name prefixes of tables its migrations create in raw SQL, outside the models (search
     # indexes): the models-versus-migrations check leaves these out.
     raw_tables: Sequence[str] = ()
-    # SQLite: reads that can take milliseconds (full-text search) run on threads beside the
-    # event loop instead of on it (see Database's `inline_reads`).
+    # SQLite: the service has reads that can take milliseconds (full-text search); those ask
+    # for a long-read session, which runs on threads beside the event loop (Database).
     long_reads: bool = False
 
 
@@ -100,7 +100,7 @@ class ServiceRuntime:
             settings.database_url(spec.name),
             pool_size=settings.db_pool_size,
             echo=settings.db_echo,
-            inline_reads=not spec.long_reads,
+            long_reads=spec.long_reads,
         )
         bus = EventBus(spec.name, db, spec.event_tables, wiring.transport, settings)
         self.spec = spec

@@ -9,12 +9,13 @@ from lugx.platform.db.model import (
     new_metadata,
     utcnow,
 )
-from lugx.platform.db.session import DbSession, WriteSession, request_session
+from lugx.platform.db.session import DbSession, LongReadSession, WriteSession, request_session
 
 __all__ = [
     "NAMING_CONVENTION",
     "Database",
     "DbSession",
+    "LongReadSession",
     "Timestamps",
     "UTCDateTime",
     "UUIDPrimaryKey",

@@ -3,14 +3,16 @@
 SQLite (embedded wiring) runs in WAL mode with a busy timeout. Writers are serialised by an
 asyncio lock and start with BEGIN IMMEDIATE, so two writers never deadlock on a lock upgrade and
 never sit in SQLite's coarse busy-wait sleeps; the writer's connection runs on the loop's thread
-(inline_sqlite.py), so the lock is held only for the work itself. Readers use their own engine
-(inline too, or threaded for a service with long reads) and never wait for a writer.
+(inline_sqlite.py), so the lock is held only for the work itself; the WAL is checkpointed on a
+thread every few hundred commits (WalCheckpoints), never by a commit. Readers use their own
+engine (inline too, and a threaded one for a service's long reads) and never wait for a writer.
 PostgreSQL (distributed wiring) uses one pooled engine and its own row locks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,9 +28,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from lugx.platform.db.inline_sqlite import inline_connector
+from lugx.platform.db.inline_sqlite import InlineConnection, inline_connector
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# About SQLite's own default (1,000 WAL pages) for transactions of a few pages each.
+CHECKPOINT_EVERY_COMMITS = 250
 _AFTER_COMMIT = "lugx.after_commit"
 
 AfterCommit = Callable[[], Awaitable[Any]]
@@ -48,11 +52,12 @@ def is_sqlite(url: str) -> bool:
 
 
 def _sqlite_engine(
-    url: str, *, begin: str, pool_size: int, echo: bool, inline: bool = False
+    url: str, *, writer: bool, pool_size: int, echo: bool, inline: bool = True
 ) -> AsyncEngine:
-    """`inline`: run the connection's calls on the loop's thread (the writer, and the readers
-    of a service without long reads: see inline_sqlite.py); else aiosqlite's worker thread per
-    connection."""
+    """`inline`: run the connection's calls on the loop's thread (see inline_sqlite.py); else
+    aiosqlite's worker thread per connection (long reads). The `writer` starts its transactions
+    with BEGIN IMMEDIATE and leaves checkpoints to `Database`."""
+    begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
     # Every session ends its transaction itself (commit or rollback), so the pool's own
     # rollback on return would only cost another trip to SQLite's thread.
     database = make_url(url).database
@@ -82,54 +87,118 @@ def _sqlite_engine(
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if writer:
+            # Its commits run on the loop: a checkpoint (which syncs the database file) must
+            # not ride on one of them. Database.checkpoint runs them on a thread instead.
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin)
+        driver = connection.connection.driver_connection
+        if isinstance(driver, InlineConnection):
+            driver.begin(begin)
+        else:
+            connection.exec_driver_sql(begin)
 
     return engine
 
 
+class WalCheckpoints:
+    """Copies an SQLite database's WAL back into it every `every` write transactions, on a
+    thread, so neither the loop nor the writer's lock waits for the disk. PASSIVE: it never
+    blocks readers or the writer; what it cannot copy now, the next one will."""
+
+    def __init__(self, path: str, *, every: int = CHECKPOINT_EVERY_COMMITS) -> None:
+        self.path = path
+        self.every = every
+        self._commits = 0
+        self._running: asyncio.Task[None] | None = None
+
+    def committed(self) -> None:
+        self._commits += 1
+        if self._commits >= self.every and (self._running is None or self._running.done()):
+            self._commits = 0
+            self._running = asyncio.create_task(self.run())
+
+    async def run(self) -> None:
+        try:
+            await asyncio.to_thread(self._checkpoint)
+        except Exception:
+            log.exception("WAL checkpoint failed; the next one will try again", db=self.path)
+
+    def _checkpoint(self) -> None:
+        connection = sqlite3.connect(self.path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        try:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            connection.close()
+
+    async def wait(self) -> None:
+        if self._running is not None:
+            await self._running
+
+
 class Database:
     def __init__(
-        self, url: str, *, pool_size: int = 10, echo: bool = False, inline_reads: bool = True
+        self, url: str, *, pool_size: int = 10, echo: bool = False, long_reads: bool = False
     ) -> None:
-        """`inline_reads` (SQLite): readers on the loop's thread too, as the writer is. Right for
-        short indexed reads (a thread hop costs more than the query, and under load the answer
-        waits its turn on the busy loop); wrong for a service whose reads can take milliseconds
-        (the catalog's search), which keeps threaded readers so SQLite works beside the loop."""
+        """Readers run on the loop's thread, as the writer does (SQLite): for short indexed
+        reads a thread's round trip costs more than the query, and under load its answer waits
+        its turn on the busy loop. `long_reads`: the service also has reads that can take
+        milliseconds (the catalog's searches); those ask for `session(long=True)` and get a
+        threaded reader, so SQLite works beside the loop instead of stopping it."""
         self.url = url
         self.sqlite = is_sqlite(url)
         if self.sqlite:
-            self.writer = _sqlite_engine(
-                url, begin="BEGIN IMMEDIATE", pool_size=1, echo=echo, inline=True
-            )
-            self.reader = _sqlite_engine(
-                url, begin="BEGIN", pool_size=pool_size, echo=echo, inline=inline_reads
+            self.writer = _sqlite_engine(url, writer=True, pool_size=1, echo=echo)
+            self.reader = _sqlite_engine(url, writer=False, pool_size=pool_size, echo=echo)
+            self.long_reader = (
+                _sqlite_engine(url, writer=False, pool_size=pool_size, echo=echo, inline=False)
+                if long_reads
+                else self.reader
             )
         else:
             self.writer = create_async_engine(
                 url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
             )
-            self.reader = self.writer
+            self.reader = self.long_reader = self.writer
         self._write_sessions = async_sessionmaker(self.writer, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.reader, expire_on_commit=False)
+        self._long_read_sessions = (
+            async_sessionmaker(self.long_reader, expire_on_commit=False)
+            if self.long_reader is not self.reader
+            else self._read_sessions
+        )
         self._write_lock = asyncio.Lock() if self.sqlite else None
+        file = make_url(url).database if self.sqlite else None
+        self._checkpoints = WalCheckpoints(file) if file and file != ":memory:" else None
 
     @property
     def dialect(self) -> str:
         return self.writer.dialect.name
 
     @asynccontextmanager
-    async def session(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
-        """A unit of work: commits when the block ends normally, rolls back when it raises."""
+    async def session(
+        self, *, write: bool = True, long: bool = False
+    ) -> AsyncIterator[AsyncSession]:
+        """A unit of work: commits when the block ends normally, rolls back when it raises.
+        `long`: a read that may take milliseconds (see `long_reads`)."""
         if write and self._write_lock is not None:
             async with self._write_lock, self._scoped(self._write_sessions) as session:
                 yield session
-        else:
-            async with self._scoped(self._write_sessions if write else self._read_sessions) as s:
-                yield s
+            if self._checkpoints is not None:
+                self._checkpoints.committed()
+            return
+        factory = (
+            self._write_sessions
+            if write
+            else self._long_read_sessions
+            if long
+            else self._read_sessions
+        )
+        async with self._scoped(factory) as session:
+            yield session
 
     @asynccontextmanager
     async def _scoped(
@@ -153,6 +222,7 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
-        await self.writer.dispose()
-        if self.reader is not self.writer:
-            await self.reader.dispose()
+        if self._checkpoints is not None:
+            await self._checkpoints.wait()
+        for engine in {self.writer, self.reader, self.long_reader}:
+            await engine.dispose()

@@ -13,9 +13,12 @@ checkouts 7 -> 10 a second in the bench), except in a service with long reads
 (`ServiceSpec.long_reads`, the catalog's search), whose readers keep their threads so SQLite
 works beside the loop.
 
-The cost: a write blocks the loop while SQLite works, except its COMMIT, which may wait on the
-disk and runs on a thread. Writes are short by design; a long one
-(a bulk load) belongs in `lugx seed`, not in a request. SQLite's busy handler can only fire
+The cost: a write blocks the loop while SQLite works, its COMMIT included. In WAL mode with
+synchronous=NORMAL a commit only appends to the WAL; what can wait on the disk is the checkpoint
+that copies the WAL back into the database, and the writer never runs one itself (its
+wal_autocheckpoint is off): `Database` runs them on a thread, beside the loop, every few hundred
+commits. Writes are short by design; a long one (a bulk load) belongs in `lugx seed`, not in a
+request. SQLite's busy handler can only fire
 when another process writes the same file at the same moment (an operator's command while
 `lugx up` runs), and then blocks the loop for at most the busy timeout.
 """
@@ -59,10 +62,10 @@ class InlineConnection(aiosqlite.Connection):
             raise ValueError("Connection closed")
         return fn(*args, **kwargs)
 
-    async def commit(self) -> None:
-        # The one call that may wait on the disk (a WAL checkpoint syncs the database file):
-        # on a thread, so the loop serves others meanwhile; the write lock stays held.
-        await asyncio.to_thread(self._conn.commit)
+    def begin(self, statement: str) -> None:
+        """Open a transaction (BEGIN / BEGIN IMMEDIATE) straight on sqlite3: SQLAlchemy's own
+        path for a driver statement costs far more than SQLite does, on every transaction."""
+        self._conn.execute(statement)
 
     async def _connect(self) -> InlineConnection:
         if self._connection is None:

@@ -23,11 +23,18 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def long_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.ctx.db.session(write=False, long=True) as session:
+        yield session
+
+
 async def write_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with request.app.state.ctx.db.session(write=True) as session:
         yield session
 
 
 DbSession = Annotated[AsyncSession, Depends(request_session, scope="function")]
+# For a read that may take milliseconds (a full-text search): off the event loop on SQLite.
+LongReadSession = Annotated[AsyncSession, Depends(long_read_session, scope="function")]
 # For the rare safe-method endpoint that must write (e.g. lazily creating a row).
 WriteSession = Annotated[AsyncSession, Depends(write_session, scope="function")]

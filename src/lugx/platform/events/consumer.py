@@ -68,8 +68,6 @@ class Consumer:
         if handler is None:
             log.warning("event has no handler", consumer=self.name, **_fields(event))
             return
-        if await self._settled(event.id):
-            return
         try:
             async with self.db.session(write=True) as session:
                 if not await self._claim(session, event, from_statuses=(INBOX_FAILED,)):
@@ -124,35 +122,16 @@ class Consumer:
 
     # -- inbox -----------------------------------------------------------------------------
 
-    async def _settled(self, event_id: uuid.UUID) -> bool:
-        """A cheap read before taking the write lock: already handled or given up on?"""
-        inbox = self.tables.inbox
-        async with self.db.session(write=False) as session:
-            status = await session.scalar(
-                select(inbox.c.status).where(
-                    inbox.c.consumer == self.name, inbox.c.event_id == event_id
-                )
-            )
-        return status in (INBOX_DONE, INBOX_DEAD)
-
     async def _claim(
         self, session: AsyncSession, event: Event, *, from_statuses: tuple[str, ...]
     ) -> bool:
         """Write the inbox row as done, in the handler's transaction. False when another
-        delivery already handled the event (or, outside a replay, gave up on it)."""
+        delivery already handled the event (or, outside a replay, gave up on it).
+
+        A first delivery, by far the common case, is one INSERT; only a redelivery that finds
+        the row tries to move it on from a status it may be retried from."""
         inbox = self.tables.inbox
         now = utcnow()
-        moved = await session.execute(
-            update(inbox)
-            .where(
-                inbox.c.consumer == self.name,
-                inbox.c.event_id == event.id,
-                inbox.c.status.in_(from_statuses),
-            )
-            .values(status=INBOX_DONE, attempts=inbox.c.attempts + 1, handled_at=now)
-        )
-        if rowcount(moved) == 1:
-            return True
         inserted = await session.execute(
             insert_with_conflicts(self.db.dialect, inbox)
             .values(
@@ -165,7 +144,18 @@ class Consumer:
             )
             .on_conflict_do_nothing(index_elements=[inbox.c.consumer, inbox.c.event_id])
         )
-        return rowcount(inserted) == 1
+        if rowcount(inserted) == 1:
+            return True
+        moved = await session.execute(
+            update(inbox)
+            .where(
+                inbox.c.consumer == self.name,
+                inbox.c.event_id == event.id,
+                inbox.c.status.in_(from_statuses),
+            )
+            .values(status=INBOX_DONE, attempts=inbox.c.attempts + 1, handled_at=now)
+        )
+        return rowcount(moved) == 1
 
     async def _record_failure(self, event: Event, exc: Exception) -> bool:
         """Count a failed attempt. True when the event is settled (dead-lettered now, or handled

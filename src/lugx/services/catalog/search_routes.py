@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.responses import Response
 
-from lugx.platform.db import DbSession, utcnow
+from lugx.platform.db import LongReadSession, utcnow
 from lugx.platform.errors import BadRequest
 from lugx.platform.http_cache import etag_of, public_max_age, respond
 from lugx.services.catalog.schemas import (
@@ -160,7 +160,7 @@ def openapi_parameters(model: type[BaseModel]) -> dict[str, Any]:
 )
 async def search(
     request: Request,
-    session: DbSession,
+    session: LongReadSession,
     params: Annotated[SearchParams, Depends(query_of(SearchParams))],
 ) -> Response:
     """Words in `q` each match the start of a word of the title, tags, developers or publisher
@@ -200,7 +200,7 @@ async def search(
 )
 async def suggestions(
     request: Request,
-    session: DbSession,
+    session: LongReadSession,
     params: Annotated[SuggestParams, Depends(query_of(SuggestParams))],
 ) -> Response:
     """Public and short-lived (30 s at most, less when a price shown is about to change): the
