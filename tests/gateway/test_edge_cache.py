@@ -241,6 +241,50 @@ async def test_a_conditional_miss_is_stored_and_answered_304(
     assert state.calls == 2
 
 
+@pytest.mark.parametrize("variant", ["private", "no-store", "zero", "set-cookie", "vary"])
+async def test_a_response_it_does_not_keep_still_answers_if_none_match(
+    client: httpx.AsyncClient, state: Upstream, edge: ResponseCache, variant: str
+) -> None:
+    """The edge takes the client's condition off every anonymous miss (to get a body it might
+    keep), so it answers the condition itself even when the response is not one to keep. The
+    stand-in service never answers 304 itself: a 304 here is the edge's."""
+    path = f"{GAME}/7?variant={variant}"
+    first = await client.get(path)
+    client.cookies.clear()  # anonymous again, whatever the response set
+    etag = first.headers["etag"]
+
+    response = await client.get(path, headers={"if-none-match": etag})
+    client.cookies.clear()
+    assert response.status_code == 304
+    assert response.content == b""
+    assert response.headers["etag"] == etag
+    assert response.headers["x-cache"] == "MISS"
+    assert response.headers["cache-control"] == first.headers["cache-control"]
+    assert response.headers.get("set-cookie") == first.headers.get("set-cookie")
+    assert response.headers.get("vary") == first.headers.get("vary")
+    assert "content-type" not in response.headers
+    changed = await client.get(path, headers={"if-none-match": '"another"'})
+    assert changed.status_code == 200
+    assert changed.content == state.body(7)
+    assert state.calls == 3
+    assert len(edge) == 0
+
+
+async def test_only_a_200_is_answered_304_on_a_miss(
+    client: httpx.AsyncClient, state: Upstream
+) -> None:
+    missing = await client.get(f"{GAME}/7?variant=not-found")
+    assert missing.status_code == 404
+    again = await client.get(
+        f"{GAME}/7?variant=not-found", headers={"if-none-match": missing.headers["etag"]}
+    )
+    assert again.status_code == 404
+    assert again.content == state.body(7)
+    untagged = await client.get(f"{GAME}/7?variant=no-etag", headers={"if-none-match": "*"})
+    assert untagged.status_code == 200
+    assert untagged.content == state.body(7)
+
+
 async def test_head_is_answered_from_a_stored_get(
     client: httpx.AsyncClient, state: Upstream
 ) -> None:

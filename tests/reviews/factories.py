@@ -89,3 +89,19 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+async def walk(
+    client: httpx.AsyncClient, path: str, *, headers: dict[str, str] | None = None, **params: Any
+) -> list[dict[str, Any]]:
+    """Every page of a list, first to last, following each `next_cursor` until there is none."""
+    pages: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        response = await client.get(path, params=query, headers=headers)
+        assert response.status_code == 200, response.text
+        pages.append(response.json())
+        cursor = pages[-1]["next_cursor"]
+        if cursor is None:
+            return pages

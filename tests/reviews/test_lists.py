@@ -13,7 +13,7 @@ import httpx
 from lugx.platform.bootstrap import Platform
 from lugx.platform.db import utcnow
 from lugx.services.reviews.seed import review_row, write_reviews
-from tests.reviews.factories import REVIEWS, a_game, owners, players, post_review, vote
+from tests.reviews.factories import REVIEWS, a_game, owners, players, post_review, vote, walk
 
 
 async def listed(client: httpx.AsyncClient, app_id: int, **params: Any) -> dict[str, Any]:
@@ -138,3 +138,39 @@ async def test_cursors_walk_every_review_once_and_refuse_tampering(
         f"{REVIEWS}/games/80/reviews", params={"cursor": cursor, "sort": "recent"}
     )
     assert other.status_code == 400
+
+
+async def test_a_full_last_page_says_no_page_follows(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    now = utcnow()
+    rows = [
+        review_row(
+            app_id=81,
+            author_id=uuid.uuid4(),
+            recommended=True,
+            body=f"r{n}",
+            language="en",
+            playtime=1,
+            created_at=now - timedelta(minutes=n),
+            helpful_yes=n,
+        )
+        for n in range(4)
+    ]
+    await write_reviews(platform.runtimes["reviews"].ctx, rows)
+    games = f"{REVIEWS}/games/81/reviews"
+    for sort in ("helpful", "recent"):
+        pages = await walk(client, games, sort=sort, limit=2)
+        assert [len(page["items"]) for page in pages] == [2, 2], sort
+        whole = await walk(client, games, sort=sort, limit=4)  # a first page that is the last
+        assert [len(page["items"]) for page in whole] == [4], sort
+
+    [reader] = await players(client, 1)
+    commented = str(rows[0]["id"])
+    for text in ("First.", "Second."):
+        made = await client.post(
+            f"{REVIEWS}/{commented}/comments", json={"body": text}, headers=reader.headers
+        )
+        assert made.status_code == 201, made.text
+    pages = await walk(client, f"{REVIEWS}/{commented}/comments", limit=1)
+    assert [[c["body"] for c in page["items"]] for page in pages] == [["First."], ["Second."]]

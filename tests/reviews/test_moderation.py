@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 from sqlalchemy import func, select
 
@@ -9,7 +11,7 @@ from lugx.platform.bootstrap import Platform
 from lugx.services.reviews.models import ModerationAction, Report
 from tests.catalog.factories import admin_account
 from tests.conftest import database_of
-from tests.reviews.factories import REVIEWS, a_game, owners, players, post_review
+from tests.reviews.factories import REVIEWS, a_game, owners, players, post_review, walk
 
 
 async def rows_of(platform: Platform, model: type[Report] | type[ModerationAction]) -> int:
@@ -146,3 +148,103 @@ async def test_admins_hide_and_restore_with_a_log_and_nobody_else_can(
         ("hide", "review", "advertising"),
     ]
     assert {e["moderator_id"] for e in log["items"]} == {admin.id}
+
+
+async def test_a_comment_is_reported_and_an_admin_dismisses_the_report(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    _, game = await a_game(client, platform)
+    app_id = game["app_id"]
+    [author] = await owners(client, platform, app_id, 1)
+    commenter, reporter, other = await players(client, 3)
+    admin = await admin_account(client, platform)
+    review = await post_review(client, author, app_id)
+    comment = (
+        await client.post(
+            f"{REVIEWS}/{review['id']}/comments",
+            json={"body": "buy gold"},
+            headers=commenter.headers,
+        )
+    ).json()
+    path = f"{REVIEWS}/comments/{comment['id']}/reports"
+
+    own = await client.post(path, json={"reason": "spam"}, headers=commenter.headers)
+    assert own.status_code == 403
+    bad = await client.post(path, json={"reason": "boring"}, headers=reporter.headers)
+    assert bad.status_code == 422
+    made = await client.post(
+        path, json={"reason": "spam", "details": "gold seller"}, headers=reporter.headers
+    )
+    assert made.status_code == 201, made.text
+    report = made.json()
+    assert {k: report[k] for k in ("target_type", "target_id", "app_id", "reporter_id")} == {
+        "target_type": "comment",
+        "target_id": comment["id"],
+        "app_id": app_id,
+        "reporter_id": reporter.id,
+    }
+    assert (report["reason"], report["details"], report["status"]) == (
+        "spam",
+        "gold seller",
+        "open",
+    )
+    assert report["closed_at"] is None
+    twice = await client.post(path, json={"reason": "offensive"}, headers=reporter.headers)
+    assert twice.status_code == 409
+    assert twice.json()["type"].endswith("/already-reported")
+    second = await client.post(path, json={"reason": "off_topic"}, headers=other.headers)
+    assert second.status_code == 201
+    missing = await client.post(
+        f"{REVIEWS}/comments/{uuid.uuid4()}/reports", json={"reason": "spam"}, headers=other.headers
+    )
+    assert missing.status_code == 404
+    assert await rows_of(platform, Report) == 2
+
+    dismiss = f"{REVIEWS}/moderation/reports/{report['id']}/dismiss"
+    for outsider in (reporter, commenter):
+        refused = await client.post(dismiss, json={"reason": "x"}, headers=outsider.headers)
+        assert refused.status_code == 403
+    assert (await client.post(dismiss, json={}, headers=admin.headers)).status_code == 422
+    dismissed = await client.post(dismiss, json={"reason": "not spam"}, headers=admin.headers)
+    assert dismissed.status_code == 200, dismissed.text
+    assert dismissed.json()["status"] == "dismissed"
+    assert dismissed.json()["closed_at"] is not None
+    again = await client.post(dismiss, json={"reason": "again"}, headers=admin.headers)
+    assert again.status_code == 409
+    assert again.json()["type"].endswith("/no-change")
+    unknown = await client.post(
+        f"{REVIEWS}/moderation/reports/{uuid.uuid4()}/dismiss",
+        json={"reason": "x"},
+        headers=admin.headers,
+    )
+    assert unknown.status_code == 404
+    # The comment stays; only the report left the queue.
+    listed = (await client.get(f"{REVIEWS}/{review['id']}/comments")).json()
+    assert [c["id"] for c in listed["items"]] == [comment["id"]]
+
+    queue = f"{REVIEWS}/moderation/reports"
+
+    async def queued(status: str) -> list[list[str]]:
+        """Each page's report ids, one report a page: the last page is full and says so."""
+        pages = await walk(client, queue, status=status, limit=1, headers=admin.headers)
+        return [[r["id"] for r in page["items"]] for page in pages]
+
+    assert await queued("dismissed") == [[report["id"]]]
+    assert await queued("open") == [[second.json()["id"]]]
+    hidden = await client.post(
+        f"{REVIEWS}/comments/{comment['id']}/hide", json={"reason": "spam"}, headers=admin.headers
+    )
+    assert hidden.status_code == 200
+    assert await queued("open") == [[]]  # hiding resolved the other report
+    assert await queued("resolved") == [[second.json()["id"]]]
+    assert await queued("dismissed") == [[report["id"]]]  # a dismissed report stays dismissed
+
+    log = await walk(client, f"{REVIEWS}/moderation/log", limit=1, headers=admin.headers)
+    assert [
+        [(e["action"], e["target_type"], e["reason"]) for e in page["items"]] for page in log
+    ] == [
+        [("hide", "comment", "spam")],
+        [("dismiss", "comment", "not spam")],
+    ]
+    assert log[1]["items"][0]["target_id"] == comment["id"]
+    assert log[1]["items"][0]["app_id"] == app_id

@@ -4,6 +4,7 @@ change and go, and the catalog's copy kept current by GameReviewSummaryChanged."
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from lugx.platform.bootstrap import Platform
 from lugx.platform.db import utcnow
 from lugx.platform.review_scores import review_description
 from lugx.services.catalog.models import Game
+from lugx.services.reviews import summaries
 from lugx.services.reviews.seed import review_row, write_reviews
 from tests.catalog.factories import admin_account
 from tests.conftest import database_of
@@ -145,3 +147,69 @@ async def test_recent_counts_only_the_last_thirty_days(
     assert (shown["recent"]["total"], shown["recent"]["positive"]) == (12, 8)
     assert shown["recent"]["score"] == 66
     assert shown["recent"]["description"] == "Mixed"
+
+
+async def test_only_what_moves_the_counts_drops_the_cached_summary(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    """Votes, comments, text edits and developer responses change what a game's lists show, not
+    its counts: the summary the service keeps survives them (the first page it keeps does not,
+    so each shows at once); a flip drops it."""
+    publisher, game = await a_game(client, platform)
+    app_id = game["app_id"]
+    author, voter = await owners(client, platform, app_id, 2)
+    review = await post_review(client, author, app_id)
+    path = f"{REVIEWS}/{review['id']}"
+    cache = platform.runtimes["reviews"].ctx.cache
+
+    async def summary_cached() -> bool:
+        return await cache.get(summaries.cache_key(app_id)) is not None
+
+    async def first_listed() -> dict[str, Any]:
+        listed = await client.get(f"{REVIEWS}/games/{app_id}/reviews")
+        first: dict[str, Any] = listed.json()["items"][0]
+        return first
+
+    assert (await summary(client, app_id))["all_time"]["positive"] == 1
+    await first_listed()  # kept by the service too
+    assert await summary_cached()
+    Change = Callable[[], Awaitable[httpx.Response]]
+    changes: list[tuple[str, Change, Callable[[dict[str, Any]], bool]]] = [
+        (
+            "a vote",
+            lambda: client.put(
+                f"{path}/votes/helpful", json={"value": True}, headers=voter.headers
+            ),
+            lambda shown: bool(shown["votes"]["helpful"] == 1),
+        ),
+        (
+            "a comment",
+            lambda: client.post(
+                f"{path}/comments", json={"body": "Agreed."}, headers=voter.headers
+            ),
+            lambda shown: bool(shown["comment_count"] == 1),
+        ),
+        (
+            "a text edit",
+            lambda: client.patch(path, json={"body": "Edited."}, headers=author.headers),
+            lambda shown: bool(shown["body"] == "Edited."),
+        ),
+        (
+            "a developer response",
+            lambda: client.put(
+                f"{path}/response", json={"body": "Thanks!"}, headers=publisher.headers
+            ),
+            lambda shown: bool(shown["developer_response"]["body"] == "Thanks!"),
+        ),
+    ]
+    for what, change, shows in changes:
+        response = await change()
+        assert response.is_success, (what, response.text)
+        assert await summary_cached(), what
+        assert shows(await first_listed()), what
+
+    flipped = await client.patch(path, json={"recommended": False}, headers=author.headers)
+    assert flipped.status_code == 200, flipped.text
+    assert not await summary_cached()
+    assert (await summary(client, app_id))["all_time"]["positive"] == 0
+    assert (await first_listed())["recommended"] is False

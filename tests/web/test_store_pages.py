@@ -6,9 +6,13 @@ import asyncio
 import re
 
 import httpx
+from sqlalchemy import select
 
 from lugx.platform.bootstrap import Platform
+from lugx.services.catalog.models import Game
 from tests.catalog.factories import create_game, publisher_account
+from tests.conftest import database_of
+from tests.reviews.factories import REVIEWS, eventually, owners, post_review
 
 EVIL = '<script>alert("x")</script>'
 
@@ -142,6 +146,43 @@ async def test_the_game_page(
     assert "$4.99" in page.text
     dlc_page = await browser.get(f"/app/{dlc['app_id']}")
     assert "This content needs" in dlc_page.text
+
+
+async def test_the_game_page_shows_its_review_summary_and_a_developer_response(
+    browser: httpx.AsyncClient, client: httpx.AsyncClient, platform: Platform
+) -> None:
+    studio = await publisher_account(client, platform, "Harbour Works")
+    game = await create_game(client, studio, title="Well Reviewed")
+    app_id = game["app_id"]
+    players = await owners(client, platform, app_id, 10)
+    reviews = [
+        await post_review(client, p, app_id, recommended=n < 9) for n, p in enumerate(players)
+    ]
+    answered = await client.put(
+        f"{REVIEWS}/{reviews[0]['id']}/response",
+        json={"body": f"Thanks {EVIL} for playing"},
+        headers=studio.headers,
+    )
+    assert answered.status_code == 200, answered.text
+
+    async def catalog_counted() -> bool:
+        """The catalog's copy of the summary (fed by the reviews service's event), read from its
+        database: the page is read only once the copy is in, so no page read before the event
+        stays in the catalog's cache."""
+        async with database_of(platform, "catalog").session(write=False) as session:
+            stored = (await session.execute(select(Game).where(Game.app_id == app_id))).scalar_one()
+        return (stored.review_total, stored.review_description) == (10, "Positive")
+
+    await eventually(catalog_counted, what="the catalog's copy of the summary")
+    page = await browser.get(f"/app/{app_id}")
+    assert page.status_code == 200
+    assert "<dt>All reviews</dt>" in page.text
+    assert 'data-score="90">Positive <small>(90% of 10)</small>' in page.text
+    assert "<b>Positive</b> <small>(90% of 10 positive)</small>" in page.text
+    assert "Recent: <b>Positive</b> <small>(90%)</small>" in page.text
+    assert "Response from Harbour Works" in page.text
+    assert "Thanks &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; for playing" in page.text
+    assert EVIL not in page.text
 
 
 async def test_a_missing_game_or_a_draft_is_not_found(

@@ -4,7 +4,9 @@ A service opts a response in by answering an anonymous GET with 200, an `ETag` a
 `Cache-Control: public, max-age=N` (N > 0; `s-maxage` wins when present). The gateway then keeps
 (status, headers, body) under the request's path and query for min(N, the ceiling) and answers
 the same request from memory: with `Age`, and with 304 when `If-None-Match` names the stored
-ETag. What it never stores or serves:
+ETag. A miss asks the service without the client's conditions (so there is a body to keep) and
+answers `If-None-Match` itself, from the response's ETag, whether it keeps the response or not.
+What it never stores or serves:
 
 - requests with `Authorization` or `Cookie` (a signed-in view may differ from the public one);
 - responses that are not 200, lack an ETag, carry `Set-Cookie` or `Vary`, or are `private`,
@@ -526,7 +528,8 @@ class EdgeCache:
         self, scope: Scope, receive: Receive, send: Send, key: bytes, if_none_match: bytes | None
     ) -> None:
         """A miss: ask the service for the whole response (without the client's conditions, so
-        there is a body to keep), store it if allowed, and answer the client's condition here."""
+        there is a body to keep), store it if allowed, and answer the client's condition here,
+        whether the response is kept or not (the service never saw the condition)."""
         cache = self.cache
         asked_at = cache.generation
         if if_none_match is not None:
@@ -534,20 +537,20 @@ class EdgeCache:
         admission: Admission | None = None
         chunks: list[bytes] = []
         size = 0
-        swallow = False  # the client gets a 304: the body is kept, not sent
+        swallow = False  # the client gets a 304: the body is kept (or dropped), not sent
 
         async def capture(message: Message) -> None:
             nonlocal admission, size, swallow
             if message["type"] == "http.response.start":
-                headers = message.get("headers", [])
-                admission = cache.admit(message["status"], headers)
-                if admission is None:
-                    message["headers"] = [*headers, _MISS]
-                    await send(message)
-                    return
-                if if_none_match is not None and etag_matches(if_none_match, admission.etag):
+                status, headers = message["status"], message.get("headers", [])
+                admission = cache.admit(status, headers)
+                not_modified = (
+                    None
+                    if if_none_match is None
+                    else _not_modified(status, headers, admission, if_none_match)
+                )
+                if not_modified is not None:
                     swallow = True
-                    not_modified = [h for h in admission.headers if h[0] in _NOT_MODIFIED_KEPT]
                     await send(
                         {
                             "type": "http.response.start",
@@ -595,6 +598,26 @@ class EdgeCache:
             await send(message)
 
         return wrapped
+
+
+def _not_modified(
+    status: int, headers: list[Header], admission: Admission | None, if_none_match: bytes
+) -> list[Header] | None:
+    """The headers of the 304 that answers the client's If-None-Match in place of this response
+    (the service answered without it), or None when the client must get the response: only a
+    200 whose ETag the condition names. A response that is not kept keeps its cookies too."""
+    if admission is not None:
+        if not etag_matches(if_none_match, admission.etag):
+            return None
+        return [h for h in admission.headers if h[0] in _NOT_MODIFIED_KEPT]
+    if status != 200:
+        return None  # RFC 9110 section 13.2.1: conditions are for what would have been a 2xx
+    etag = next((value for name, value in headers if name.lower() == b"etag"), None)
+    if not etag or not etag_matches(if_none_match, etag):
+        return None
+    return [
+        h for h in headers if h[0].lower() in _NOT_MODIFIED_KEPT or h[0].lower() == b"set-cookie"
+    ]
 
 
 def _location_tags(value: bytes) -> tuple[str, ...]:

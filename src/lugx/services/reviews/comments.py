@@ -29,7 +29,7 @@ async def add_comment(
     session.add(comment)
     await session.flush()
     await repo.add_comment_count(session, review_id, +1)
-    summaries.forget_after_commit(session, cache, review.app_id)  # pages show comment counts
+    summaries.forget_pages_after_commit(session, cache, review.app_id)  # lists show the count
     return comment
 
 
@@ -54,4 +54,4 @@ async def delete_comment(
     await session.delete(comment)
     await session.flush()
     if parent is not None:
-        summaries.forget_after_commit(session, cache, parent.app_id)
+        summaries.forget_pages_after_commit(session, cache, parent.app_id)

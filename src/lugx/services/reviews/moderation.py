@@ -145,7 +145,7 @@ async def set_comment_hidden(
     comment.hidden = hidden
     await repo.add_comment_count(session, comment.review_id, -1 if hidden else +1)
     app_id = parent.app_id if parent is not None else 0
-    summaries.forget_after_commit(session, cache, app_id)
+    summaries.forget_pages_after_commit(session, cache, app_id)  # comment counts
     await _log(
         session, principal, "hide" if hidden else "restore", "comment", comment.id, app_id, reason
     )

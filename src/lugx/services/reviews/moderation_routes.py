@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, status
 
 from lugx.platform.auth import CurrentUser, Principal, require_roles
 from lugx.platform.db import DbSession
-from lugx.platform.listing import Ctx
+from lugx.platform.listing import Ctx, keyset_page
 from lugx.platform.pagination import Cursor, Limit, Page
 from lugx.services.reviews import moderation
 from lugx.services.reviews import repository as repo
@@ -26,8 +26,8 @@ from lugx.services.reviews.schemas import (
 )
 from lugx.services.reviews.views import (
     comment_read,
+    cursor_by,
     moderation_read,
-    next_cursor,
     read_cursor,
     report_read,
     review_read,
@@ -73,12 +73,7 @@ async def report_queue(
     list_name = f"reports:{status}"
     after = read_cursor(ctx.secret_key, cursor, list_name, timed=True)
     rows = await repo.reports_page(session, status=status, after=after, limit=limit + 1)
-    token = (
-        next_cursor(ctx.secret_key, list_name, rows[limit - 1].created_at, rows[limit - 1].id)
-        if len(rows) > limit
-        else None
-    )
-    return Page[ReportRead](items=[report_read(r) for r in rows[:limit]], next_cursor=token)
+    return keyset_page(ctx.secret_key, rows, limit, report_read, cursor_by(list_name, "created_at"))
 
 
 @router.post("/moderation/reports/{report_id}/dismiss", response_model=ReportRead)
@@ -150,9 +145,5 @@ async def moderation_log(
     """Every moderation action, newest first (admins)."""
     after = read_cursor(ctx.secret_key, cursor, "moderation", timed=True)
     rows = await repo.moderation_page(session, after=after, limit=limit + 1)
-    token = (
-        next_cursor(ctx.secret_key, "moderation", rows[limit - 1].created_at, rows[limit - 1].id)
-        if len(rows) > limit
-        else None
-    )
-    return Page[ModerationRead](items=[moderation_read(a) for a in rows[:limit]], next_cursor=token)
+    key = cursor_by("moderation", "created_at")
+    return keyset_page(ctx.secret_key, rows, limit, moderation_read, key)

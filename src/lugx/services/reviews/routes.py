@@ -16,7 +16,7 @@ from lugx.platform import http_cache
 from lugx.platform.auth import CurrentUser, OptionalUser
 from lugx.platform.db import DbSession
 from lugx.platform.errors import NotFound
-from lugx.platform.listing import Ctx
+from lugx.platform.listing import Ctx, keyset_page
 from lugx.platform.pagination import Cursor, Limit, Page
 from lugx.platform.service import ServiceContext
 from lugx.services.reviews import comments, service, summaries, votes
@@ -39,7 +39,7 @@ from lugx.services.reviews.schemas import (
 )
 from lugx.services.reviews.views import (
     comment_read,
-    next_cursor,
+    cursor_by,
     read_cursor,
     review_read,
     votes_of,
@@ -114,13 +114,8 @@ async def _page(
     )
     async with ctx.db.session(write=False) as session:
         rows = await repo.reviews_page(session, query)
-    token = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        key = last.wilson_score if sort == "helpful" else last.created_at
-        token = next_cursor(ctx.secret_key, list_name, key, last.id)
-    page = Page[ReviewRead](items=[review_read(r) for r in rows[:limit]], next_cursor=token)
-    return page.model_dump_json().encode()
+    key = cursor_by(list_name, "wilson_score" if sort == "helpful" else "created_at")
+    return keyset_page(ctx.secret_key, rows, limit, review_read, key).model_dump_json().encode()
 
 
 SUMMARY_MAX_AGE_SECONDS = 30
@@ -256,12 +251,9 @@ async def list_comments(
     list_name = f"comments:{review_id}"
     after = read_cursor(ctx.secret_key, cursor, list_name, timed=True)
     rows = await repo.comments_page(session, review_id, after=after, limit=limit + 1)
-    token = (
-        next_cursor(ctx.secret_key, list_name, rows[limit - 1].created_at, rows[limit - 1].id)
-        if len(rows) > limit
-        else None
+    return keyset_page(
+        ctx.secret_key, rows, limit, comment_read, cursor_by(list_name, "created_at")
     )
-    return Page[CommentRead](items=[comment_read(c) for c in rows[:limit]], next_cursor=token)
 
 
 @router.delete("/comments/{comment_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -104,7 +104,8 @@ async def _add_counts(
     await summaries.publish(
         session, ctx.events, app_id, all_total, all_positive, revision, utcnow().date()
     )
-    summaries.forget_after_commit(session, ctx.cache, app_id)
+    summaries.forget_summary_after_commit(session, ctx.cache, app_id)
+    summaries.forget_pages_after_commit(session, ctx.cache, app_id)
 
 
 # --- the quick start's demo -----------------------------------------------------------------

@@ -119,11 +119,12 @@ async def update_review(
     review.playtime_at_edit = copy.playtime_minutes if copy else review.playtime_at_edit
     review.edited_at = review.updated_at = now
     await session.flush()
-    summaries.forget_after_commit(session, ctx.cache, review.app_id)
-    if flipped and not review.hidden:
+    if flipped and not review.hidden:  # the counts move (and with them the cached pages)
         await summaries.move(
             session, ctx.events, ctx.cache, review, 0, 1 if review.recommended else -1
         )
+    else:  # only the text the lists show changed
+        summaries.forget_pages_after_commit(session, ctx.cache, review.app_id)
     await ctx.events.publish(
         session,
         "ReviewUpdated",
@@ -143,7 +144,7 @@ async def delete_review(
     session: AsyncSession, ctx: ServiceContext, principal: Principal, review_id: uuid.UUID
 ) -> None:
     """The author takes the review back (its votes and comments go with it); they may write a
-    new one afterwards."""
+    new one afterwards. A hidden one was neither counted nor listed: nothing cached changes."""
     review = await _own_review(session, principal, review_id)
     if not review.hidden:
         await summaries.count(session, ctx.events, ctx.cache, review, -1)
@@ -160,7 +161,6 @@ async def delete_review(
     )
     await session.delete(review)
     await session.flush()
-    summaries.forget_after_commit(session, ctx.cache, review.app_id)
 
 
 async def respond(
@@ -183,5 +183,5 @@ async def respond(
     review.response_by = principal.user_id if text is not None else None
     review.responded_at = utcnow() if text is not None else None
     await session.flush()
-    summaries.forget_after_commit(session, ctx.cache, review.app_id)
+    summaries.forget_pages_after_commit(session, ctx.cache, review.app_id)  # not the counts
     return review

@@ -74,7 +74,8 @@ async def move(
     all_total, all_positive, revision = await repo.bump_summary(session, app_id, total, positive)
     await repo.bump_day(session, app_id, review.created_at.date(), total, positive)
     await publish(session, events, app_id, all_total, all_positive, revision, today)
-    forget_after_commit(session, cache, app_id)
+    forget_summary_after_commit(session, cache, app_id)
+    forget_pages_after_commit(session, cache, app_id)  # the review joins, leaves or flips a list
 
 
 async def publish(
@@ -120,22 +121,33 @@ def generation_key(app_id: int) -> str:
     return f"reviews:generation:{app_id}"
 
 
-def forget_after_commit(session: AsyncSession, cache: Cache, app_id: int) -> None:
-    """Once the change is committed, drop the game's cached summary and move its generation on,
-    so no cached first page of its reviews is served again (see routes.list_reviews). A read
-    racing the change may store what it read under the old generation: nobody asks for that."""
+def forget_pages_after_commit(session: AsyncSession, cache: Cache, app_id: int) -> None:
+    """Once the change is committed, move the game's generation on, so no cached first page of
+    its reviews is served again (see routes.list_reviews): for every change a list shows (votes,
+    comments, edits, developer responses, and what moves the counts). A read racing the change
+    may store what it read under the old generation: nobody asks for that."""
+
+    async def next_generation() -> None:
+        await cache.incr(generation_key(app_id), GENERATION_TTL_SECONDS)
+
+    after_commit(session, next_generation)
+
+
+def forget_summary_after_commit(session: AsyncSession, cache: Cache, app_id: int) -> None:
+    """Once the change is committed, drop the game's cached summary: only for what moves its
+    counts (`move`, and a day leaving the recent window), so the votes and comments of a busy
+    game leave its summary cached."""
 
     async def drop() -> None:
         await cache.delete(cache_key(app_id))
-        await cache.incr(generation_key(app_id), GENERATION_TTL_SECONDS)
 
     after_commit(session, drop)
 
 
 async def read(db: Database, cache: Cache, app_id: int) -> bytes:
     """The summary as JSON: from the cache, or two reads (the summary row and at most 30 days
-    of one game) kept for a minute or until the next change. The database session is opened
-    only when the cache cannot answer."""
+    of one game) kept for a minute or until its counts next change (votes and comments leave
+    it). The database session is opened only when the cache cannot answer."""
     stored = await cache.get(cache_key(app_id))
     if stored is not None:
         return stored
@@ -161,7 +173,7 @@ async def refresh_recent(ctx: ServiceContext, today: date) -> int:
         async with ctx.db.session() as session:
             total, positive, revision = await repo.bump_summary(session, app_id, 0, 0)
             await publish(session, ctx.events, app_id, total, positive, revision, today)
-            forget_after_commit(session, ctx.cache, app_id)
+            forget_summary_after_commit(session, ctx.cache, app_id)  # no list changed
     return len(stale)
 
 

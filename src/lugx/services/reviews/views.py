@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from lugx.platform.errors import BadRequest
-from lugx.platform.pagination import decode_cursor, encode_cursor
+from lugx.platform.pagination import decode_cursor
 from lugx.services.reviews.models import Comment, ModerationAction, Report, Review
 from lugx.services.reviews.schemas import (
     CommentRead,
@@ -76,9 +77,22 @@ def moderation_read(action: ModerationAction) -> ModerationRead:
 # A cursor names the list it belongs to (`l`), so one list's cursor is refused by another.
 
 
-def next_cursor(secret: bytes, list_name: str, key: Any, last_id: uuid.UUID) -> str:
-    value = key.isoformat() if isinstance(key, datetime) else key
-    return encode_cursor(secret, {"l": list_name, "k": value, "id": str(last_id)})
+class Listed(Protocol):
+    """A row of a list: sorted by one of its fields, then by its id."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+
+def cursor_by(list_name: str, field: str) -> Callable[[Listed], dict[str, Any]]:
+    """The cursor key (for `keyset_page`) of a row of `list_name` sorted by `field` then id."""
+
+    def key(row: Listed) -> dict[str, Any]:
+        value = getattr(row, field)
+        value = value.isoformat() if isinstance(value, datetime) else value
+        return {"l": list_name, "k": value, "id": str(row.id)}
+
+    return key
 
 
 def read_cursor(

@@ -68,7 +68,8 @@ async def vote_on_review(
         review.helpful_yes, review.helpful_yes + review.helpful_no
     )
     await session.flush()
-    summaries.forget_after_commit(session, cache, review.app_id)  # the helpful order moved
+    # The helpful order moved; the counts did not.
+    summaries.forget_pages_after_commit(session, cache, review.app_id)
     return review
 
 
