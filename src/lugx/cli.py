@@ -167,7 +167,7 @@ def _service_app(settings: Settings, name: str, *, migrate: bool) -> Any:
     if name == "gateway":
         from lugx.gateway import distributed_gateway
 
-        return distributed_gateway(settings, fallback=_web_upstream(settings))
+        return distributed_gateway(settings)
     if name == "web":  # the store front: no database; the services over HTTP
         from lugx.web import web_process_app
 
@@ -190,20 +190,6 @@ def _service_app(settings: Settings, name: str, *, migrate: bool) -> Any:
 
     runtime.app.router.lifespan_context = lifespan
     return runtime.app
-
-
-def _web_upstream(settings: Settings) -> Any:
-    """The store front's process behind the distributed gateway (every non-API path), when
-    LUGX_SERVICE_URLS names where `web` runs; else the gateway answers only the API."""
-    if "web" not in settings.service_urls:
-        return None
-    from lugx.gateway.proxy import HttpUpstream, UpstreamPool
-    from lugx.platform.net import ClientAddress
-
-    pool = UpstreamPool(settings.upstream_timeout_seconds)
-    return HttpUpstream(
-        "web", settings.service_url("web"), pool, ClientAddress(settings.trusted_proxies)
-    )
 
 
 # -- data ------------------------------------------------------------------------------------

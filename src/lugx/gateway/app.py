@@ -59,14 +59,15 @@ def create_gateway(
     *,
     readiness: Mapping[str, ReadinessCheck] | None = None,
     lifespan: Lifespan | None = None,
-    fallback: ASGIApp | None = None,
+    fallback: ASGIApp | str | None = None,
     edge_cache: ResponseCache | None = None,
 ) -> ASGIApp:
     """`upstreams` maps a service name to its ASGI app or base URL. `readiness` adds checks for
     /readyz (embedded apps; URLs are checked through their own /readyz). `lifespan` is entered
     when the server starts (it receives the gateway app). `fallback` serves every path outside
-    /api/ and the gateway's own endpoints: the web store front, when there is one. `edge_cache`
-    (see `edge_cache_for`) answers public reads in front of the guard."""
+    /api/ and the gateway's own endpoints: the web store front, when there is one, in this
+    process or at a base URL (then proxied like a service, and in /readyz as `web`).
+    `edge_cache` (see `edge_cache_for`) answers public reads in front of the guard."""
     settings = wiring.settings
     client_address = ClientAddress(settings.trusted_proxies)
     pool = UpstreamPool(settings.upstream_timeout_seconds)
@@ -84,6 +85,9 @@ def create_gateway(
             source = _embedded_openapi(upstream)
             if source is not None:
                 sources[name] = source
+    if isinstance(fallback, str):
+        fallback = HttpUpstream("web", fallback, pool, client_address)
+        checks["web"] = fallback.ready
     checks.update(readiness or {})
     checks["cache"] = wiring.cache.ping
     distributed = any(isinstance(upstream, str) for upstream in upstreams.values())
@@ -335,8 +339,9 @@ def _runtime_ready(runtime: ServiceRuntime) -> ReadinessCheck:
     return check
 
 
-def distributed_gateway(settings: Settings, *, fallback: ASGIApp | None = None) -> ASGIApp:
-    """The gateway alone (`lugx serve gateway`), proxying to each service's own process. Tokens
+def distributed_gateway(settings: Settings) -> ASGIApp:
+    """The gateway alone (`lugx serve gateway`), proxying to each service's own process, and
+    every other path to the store front's when LUGX_SERVICE_URLS names where `web` runs. Tokens
     are checked against the users service's published keys (JWKS). With a broker, public reads
     are cached at the edge and dropped by the catalog's events; without one nothing could tell
     the gateway of changes, so it caches nothing."""
@@ -361,6 +366,5 @@ def distributed_gateway(settings: Settings, *, fallback: ASGIApp | None = None) 
                 await wiring.transport.stop()
             await wiring.close()
 
-    return create_gateway(
-        wiring, upstreams, lifespan=lifespan, fallback=fallback, edge_cache=edge_cache
-    )
+    web = settings.service_url("web") if "web" in settings.service_urls else None
+    return create_gateway(wiring, upstreams, lifespan=lifespan, fallback=web, edge_cache=edge_cache)
