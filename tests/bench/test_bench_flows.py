@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -16,7 +14,7 @@ from starlette.routing import Route
 
 from lugx.bench import flows
 from lugx.bench.flows import FlowJob, run_flows
-from tests.conftest import free_port
+from tests.conftest import served
 
 
 @pytest.fixture
@@ -28,14 +26,8 @@ async def shop() -> AsyncIterator[str]:
         return PlainTextResponse("sold out", status_code=409)
 
     app = Starlette(routes=[Route("/step", ok), Route("/refuse", refuse)])
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, port=port, log_config=None, lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with served(app) as url:
+        yield url
 
 
 async def two_steps(http: httpx.AsyncClient, state: dict[str, Any], player: int, n: int) -> None:

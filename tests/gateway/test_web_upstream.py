@@ -3,11 +3,9 @@ path outside the API goes there, through the gateway's one upstream pool, and /r
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
@@ -15,7 +13,7 @@ from starlette.routing import Route
 
 from lugx.gateway import distributed_gateway
 from lugx.platform.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import served
 from tests.gateway.conftest import client_for
 
 
@@ -33,18 +31,8 @@ def _store_front(ready: list[bool]) -> Starlette:
 
 @pytest.fixture
 async def web(ready: list[bool]) -> AsyncIterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            _store_front(ready), host="127.0.0.1", port=port, log_config=None, lifespan="off"
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with served(_store_front(ready)) as url:
+        yield url
 
 
 @pytest.fixture

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -19,23 +17,14 @@ from lugx.platform.errors import NotFound, ServiceUnavailable
 from lugx.platform.observability import request_id_var
 from lugx.platform.settings import Settings
 from lugx.services.users.client import UsersClient
-from tests.conftest import free_port
+from tests.conftest import free_port, served
 from tests.users.factories import signed_up
 
 
 @pytest.fixture
 async def users_over_http(platform: Platform) -> AsyncIterator[str]:
-    port = free_port()
-    config = uvicorn.Config(
-        platform.runtimes["users"].app, host="127.0.0.1", port=port, log_config=None, lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with served(platform.runtimes["users"].app) as url:
+        yield url
 
 
 async def test_in_process_and_http_clients_agree(

@@ -5,7 +5,6 @@ saved under $LUGX_TEST_ARTIFACTS (default tests/web/artifacts/)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 from collections.abc import AsyncIterator
@@ -13,11 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from lugx.platform.bootstrap import Platform
 from tests.catalog.factories import admin_account, create_game, publisher_account
-from tests.conftest import free_port
+from tests.conftest import served
 from tests.users.factories import PASSWORD
 from tests.web.conftest import web_gateway
 
@@ -44,17 +42,8 @@ ARTIFACTS = Path(os.environ.get("LUGX_TEST_ARTIFACTS", Path(__file__).parent / "
 
 @pytest.fixture
 async def site(platform: Platform) -> AsyncIterator[str]:
-    port = free_port()
-    config = uvicorn.Config(
-        web_gateway(platform), host="127.0.0.1", port=port, log_config=None, lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with served(web_gateway(platform)) as url:
+        yield url
 
 
 @pytest.fixture
