@@ -39,6 +39,8 @@ def card(number: str = SUCCEEDS, **changes: Any) -> dict[str, Any]:
 
 
 def usd(amount: int) -> dict[str, Any]:
+    """An amount as a request body carries it: any int, so a test can send a bad one (a real
+    amount is lugx.platform.money.Money)."""
     return {"amount": amount, "currency": "USD"}
 
 

@@ -29,10 +29,6 @@ from tests.payments.factories import (
 from tests.users.factories import Account, signed_up
 
 
-def usd(amount: int) -> Money:
-    return Money(amount=amount, currency="USD")
-
-
 def a_card(number: str = SUCCEEDS, **changes: object) -> CardIn:
     return CardIn.model_validate(card(number, **changes))
 
@@ -44,7 +40,7 @@ def user_of(account: Account) -> uuid.UUID:
 async def by_wallet(payments: PaymentsClient, player: Account, amount: int) -> ChargeRead:
     """A charge of a new order, from the player's wallet."""
     return await payments.charge(
-        user_id=user_of(player), order_id=uuid.uuid4(), amount=usd(amount), method="wallet"
+        user_id=user_of(player), order_id=uuid.uuid4(), amount=Money(amount=amount), method="wallet"
     )
 
 
@@ -55,7 +51,7 @@ async def by_card(
     return await payments.charge(
         user_id=user_of(player),
         order_id=uuid.uuid4(),
-        amount=usd(amount),
+        amount=Money(amount=amount),
         method="card",
         card=a_card(number, **card),
     )
@@ -69,10 +65,10 @@ async def test_a_wallet_charge_takes_from_the_wallet(
     payments = payments_as(platform)
     order_id = uuid.uuid4()
     charge = await payments.charge(
-        user_id=user_of(player), order_id=order_id, amount=usd(1_999), method="wallet"
+        user_id=user_of(player), order_id=order_id, amount=Money(amount=1_999), method="wallet"
     )
     assert (charge.status, charge.method, charge.order_id) == ("succeeded", "wallet", order_id)
-    assert charge.refunded == usd(0)
+    assert charge.refunded == Money(amount=0)
     assert charge.card is None
     assert await balance(client, player) == 3_001
     assert await payments.charge_for_order(order_id) == charge
@@ -185,12 +181,12 @@ async def test_a_charge_replay_returns_the_same_charge(
     payments = payments_as(platform)
     order_id = uuid.uuid4()
     args = {"user_id": user_of(player), "order_id": order_id, "method": "wallet"}
-    first = await payments.charge(amount=usd(1_000), **args)  # type: ignore[arg-type]
-    assert await payments.charge(amount=usd(1_000), **args) == first  # type: ignore[arg-type]
+    first = await payments.charge(amount=Money(amount=1_000), **args)  # type: ignore[arg-type]
+    assert await payments.charge(amount=Money(amount=1_000), **args) == first  # type: ignore[arg-type]
     with pytest.raises(Conflict):
-        await payments.charge(amount=usd(2_000), **args)  # type: ignore[arg-type]
+        await payments.charge(amount=Money(amount=2_000), **args)  # type: ignore[arg-type]
     with pytest.raises(Conflict):  # another key for an order that has its charge
-        await payments.charge(amount=usd(1_000), idempotency_key="other", **args)  # type: ignore[arg-type]
+        await payments.charge(amount=Money(amount=1_000), idempotency_key="other", **args)  # type: ignore[arg-type]
     assert await balance(client, player) == 4_000
 
 
@@ -262,22 +258,36 @@ async def test_a_wallet_charge_is_refunded_to_the_wallet_in_parts(
     await funded(client, player, 3_000)
     payments = payments_as(platform)
     charge = await by_wallet(payments, player, 2_000)
-    part = await payments.refund(charge.id, amount=usd(500), reason="one DLC", idempotency_key="a")
-    assert (part.destination, part.amount, part.order_id) == ("wallet", usd(500), charge.order_id)
+    part = await payments.refund(
+        charge.id, amount=Money(amount=500), reason="one DLC", idempotency_key="a"
+    )
+    assert (part.destination, part.amount, part.order_id) == (
+        "wallet",
+        Money(amount=500),
+        charge.order_id,
+    )
     assert await balance(client, player) == 1_500
-    again = await payments.refund(charge.id, amount=usd(500), reason="one DLC", idempotency_key="a")
+    again = await payments.refund(
+        charge.id, amount=Money(amount=500), reason="one DLC", idempotency_key="a"
+    )
     assert again == part
     assert await balance(client, player) == 1_500
     with pytest.raises(Conflict):
-        await payments.refund(charge.id, amount=usd(1_501), reason="too much", idempotency_key="b")
+        await payments.refund(
+            charge.id, amount=Money(amount=1_501), reason="too much", idempotency_key="b"
+        )
     with pytest.raises(Conflict):  # the same key, another amount
-        await payments.refund(charge.id, amount=usd(600), reason="one DLC", idempotency_key="a")
-    rest = await payments.refund(charge.id, amount=usd(1_500), reason="rest", idempotency_key="c")
-    assert rest.amount == usd(1_500)
+        await payments.refund(
+            charge.id, amount=Money(amount=600), reason="one DLC", idempotency_key="a"
+        )
+    rest = await payments.refund(
+        charge.id, amount=Money(amount=1_500), reason="rest", idempotency_key="c"
+    )
+    assert rest.amount == Money(amount=1_500)
     assert await balance(client, player) == 3_000
-    assert (await payments.charge_for_order(charge.order_id)).refunded == usd(2_000)  # type: ignore[union-attr]
+    assert (await payments.charge_for_order(charge.order_id)).refunded == Money(amount=2_000)  # type: ignore[union-attr]
     with pytest.raises(Conflict):
-        await payments.refund(charge.id, amount=usd(1), reason="more", idempotency_key="d")
+        await payments.refund(charge.id, amount=Money(amount=1), reason="more", idempotency_key="d")
     events = await outbox(platform, "PaymentRefunded")
     assert [(e["amount"]["amount"], e["destination"]) for e in events] == [
         (500, "wallet"),
@@ -292,7 +302,9 @@ async def test_a_card_charge_is_refunded_to_the_card(
     player = await signed_up(client)
     payments = payments_as(platform)
     charge = await by_card(payments, player, 999)
-    refund = await payments.refund(charge.id, amount=usd(999), reason="r", idempotency_key="k")
+    refund = await payments.refund(
+        charge.id, amount=Money(amount=999), reason="r", idempotency_key="k"
+    )
     assert refund.destination == "card"
     assert await balance(client, player) == 0  # it went back to the card, not the wallet
     await assert_ledger_balanced(platform)
@@ -305,7 +317,7 @@ async def test_only_succeeded_charges_are_refunded(
     payments = payments_as(platform)
     failed = await by_card(payments, player, 999, DECLINED)
     with pytest.raises(Conflict):
-        await payments.refund(failed.id, amount=usd(1), reason="r", idempotency_key="k")
+        await payments.refund(failed.id, amount=Money(amount=1), reason="r", idempotency_key="k")
     with pytest.raises(NotFound):
-        await payments.refund(uuid.uuid4(), amount=usd(1), reason="r", idempotency_key="k")
+        await payments.refund(uuid.uuid4(), amount=Money(amount=1), reason="r", idempotency_key="k")
     assert await outbox(platform, "PaymentRefunded") == []

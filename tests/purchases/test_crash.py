@@ -1,5 +1,6 @@
 """SIGKILL at each step of the checkout saga, then a restart: every paid order has its
-entitlements exactly once, nothing is paid twice, every succeeded charge has its order.
+entitlements exactly once, nothing is paid twice, every succeeded charge has its order. And
+SIGKILL in a refund between the money going back and the order: the restart finishes it, once.
 
 The parent makes a store, a funded player and a cart on a SQLite data dir, stops, runs
 `crash_child.py` (the whole platform) which dies by SIGKILL at the named step, then starts the
@@ -23,11 +24,12 @@ from sqlalchemy import select
 
 from lugx.gateway.app import create_gateway
 from lugx.platform.bootstrap import Platform
+from lugx.platform.db import Database
 from lugx.platform.settings import Settings
 from lugx.services import available
-from lugx.services.payments.models import Charge
+from lugx.services.payments.models import Charge, Refund
 from lugx.services.purchases.crash import POINTS
-from lugx.services.purchases.models import Entitlement, Order
+from lugx.services.purchases.models import Entitlement, Order, RefundRequest
 from tests import conftest
 from tests.conftest import database_of
 
@@ -36,6 +38,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("crash_child.py")
 SAGA_POINTS = [point for point in POINTS if point != "refunding"]
+REFUND_POINTS = ["refunding"]
 
 
 def crash_settings(data_dir: Path, **overrides: Any) -> Settings:
@@ -78,7 +81,7 @@ async def prepare(data_dir: Path) -> tuple[str, list[int]]:
     return player.access_token, app_ids
 
 
-async def run_child(data_dir: Path, point: str, token: str) -> None:
+async def run_child(data_dir: Path, point: str, token: str, *order_id: str) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -86,6 +89,7 @@ async def run_child(data_dir: Path, point: str, token: str) -> None:
         str(data_dir),
         point,
         token,
+        *order_id,
         cwd=str(ROOT),
         env=env,
         stdout=asyncio.subprocess.PIPE,
@@ -142,3 +146,56 @@ async def test_a_checkout_killed_at_any_step_ends_consistent(tmp_path: Path, poi
         assert wallet.json()["balance"]["amount"] == 10_000
     if point in ("charged", "settling", "settled"):
         assert paid, "money was taken before the kill: the order must end paid"
+
+
+async def _read(data_dir: Path, service: str, query: Any) -> list[Any]:
+    """Rows of one service's SQLite file, read with no platform running."""
+    database = Database(f"sqlite+aiosqlite:///{data_dir}/{service}.db")
+    try:
+        async with database.session(write=False) as session:
+            return list((await session.execute(query)).scalars())
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.parametrize("point", REFUND_POINTS)
+async def test_a_refund_killed_after_the_money_went_back_ends_refunded_once(
+    tmp_path: Path, point: str
+) -> None:
+    data_dir = tmp_path / "data"
+    token, app_ids = await prepare(data_dir)
+    auth = {"Authorization": f"Bearer {token}"}
+    async with running(data_dir) as (_platform, http):
+        paid = await http.post(
+            "/api/v1/purchases/checkout",
+            json={"payment_method": "wallet"},
+            headers={**auth, "Idempotency-Key": "paid-before"},
+        )
+        assert paid.status_code == 201, paid.text
+        order_id = paid.json()["id"]
+    await run_child(data_dir, point, token, order_id)
+    # Killed in between: payments gave the money back, the order is not refunded yet.
+    [refund] = await _read(data_dir, "payments", select(Refund))
+    [order] = await _read(data_dir, "purchases", select(Order))
+    assert order.status in ("paid", "completed")
+    async with running(data_dir) as (platform, http):
+        for _ in range(300):
+            [order] = await _read(data_dir, "purchases", select(Order))
+            if order.status == "refunded":
+                break
+            await asyncio.sleep(0.1)
+        assert order.status == "refunded", "the recovery loop never finished the refund"
+        wallet = await http.get("/api/v1/payments/wallet", headers=auth)
+        library = await http.get("/api/v1/purchases/library", headers=auth)
+        from tests.payments.factories import assert_ledger_balanced
+
+        await assert_ledger_balanced(platform)
+    assert wallet.json()["balance"]["amount"] == 10_000  # the money back once, not twice
+    assert library.json()["items"] == []
+    assert [r.id for r in await _read(data_dir, "payments", select(Refund))] == [refund.id]
+    [charge] = await _read(data_dir, "payments", select(Charge))
+    assert charge.refunded == charge.amount == 2998
+    [request] = await _read(data_dir, "purchases", select(RefundRequest))
+    assert (request.status, request.refund_id) == ("approved", refund.id)
+    revoked = await _read(data_dir, "purchases", select(Entitlement))
+    assert sorted(e.app_id for e in revoked if e.revoked_at is not None) == sorted(app_ids)

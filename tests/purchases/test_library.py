@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from lugx.platform.bootstrap import Platform
 from lugx.platform.errors import Forbidden
+from lugx.services.catalog.client import CatalogClient
+from lugx.services.catalog.schemas import GameDetail
+from tests.conftest import database_of
 from tests.payments.factories import balance
 from tests.purchases.factories import (
     API,
@@ -91,6 +96,33 @@ async def test_product_keys_redeem_once(client: httpx.AsyncClient, platform: Pla
         f"{API}/keys/redeem", json={"key": "AAAAA-BBBBB-CCCCC"}, headers=other.headers
     )
     assert bogus.status_code == 404
+
+
+async def test_claims_and_keys_hold_no_write_lock_while_the_catalog_answers(
+    client: httpx.AsyncClient, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catalog is asked first, the write transaction opened after: while the catalog
+    answers, another write to purchases goes through (on SQLite a held writer would block it
+    until the answer, which here waits for that write: the request would never end)."""
+    free, priced = await store(client, platform, 0, 1999)
+    boss, player = await admin(client, platform), await signed_up(client)
+    purchases = database_of(platform, "purchases")
+    ask_catalog = CatalogClient.game
+    writes = []
+
+    async def write_then_answer(self: CatalogClient, app_id: int) -> GameDetail:
+        async with asyncio.timeout(5), purchases.session() as session:
+            writes.append((await session.execute(text("SELECT 1"))).scalar_one())
+        return await ask_catalog(self, app_id)
+
+    monkeypatch.setattr(CatalogClient, "game", write_then_answer)
+    claimed = await client.post(f"{LIBRARY}/{free}/claim", headers=player.headers)
+    assert claimed.status_code == 201, claimed.text
+    keys = await client.post(
+        f"{API}/keys", json={"app_id": priced, "count": 1}, headers=boss.headers
+    )
+    assert keys.status_code == 201, keys.text
+    assert writes == [1, 1]
 
 
 async def test_playtime_is_validated_and_totalled(

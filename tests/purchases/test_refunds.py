@@ -23,6 +23,7 @@ from tests.purchases.factories import (
     paid_order,
     store,
 )
+from tests.shopping.factories import add_to_cart
 from tests.users.factories import Account, signed_up
 
 
@@ -136,6 +137,31 @@ async def test_a_refunded_gift_leaves_the_recipient_unless_played(
         f"{API}/refund-requests/{request['id']}/approve", json={}, headers=boss.headers
     )
     assert [e["app_id"] for e in await library_of(client, friend)] == [played]
+
+
+async def test_a_refunded_game_bought_again_comes_back_with_its_playtime(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    [app_id] = await store(client, platform, 1500)
+    player = await buyer(client, app_id, wallet=5000)
+    first = await paid_order(client, player)
+    await play(client, player, app_id, 3)
+    request = (await ask_refund(client, player, first["id"])).json()
+    boss = await admin(client, platform)
+    approved = await client.post(
+        f"{API}/refund-requests/{request['id']}/approve", json={}, headers=boss.headers
+    )
+    assert approved.status_code == 200, approved.text
+    assert await library_of(client, player) == []
+    assert (await add_to_cart(client, player, app_id)).status_code == 201
+    second = await paid_order(client, player)
+    [entry] = await library_of(client, player)
+    # The entitlement's row is brought back: this order's, and the hours played kept.
+    assert (entry["order_id"], entry["source"]) == (second["id"], "purchase")
+    assert entry["playtime_minutes"] == 180
+    decided_at = datetime.fromisoformat(approved.json()["decided_at"])
+    assert datetime.fromisoformat(entry["acquired_at"]) > decided_at
+    assert await balance(client, player) == 5000 - 1500
 
 
 async def test_an_unpaid_order_cannot_be_refunded(

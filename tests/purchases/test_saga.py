@@ -6,20 +6,30 @@ import uuid
 from datetime import timedelta
 
 import httpx
+from sqlalchemy import event as sa_event
 from sqlalchemy import update
 
 from lugx.platform.bootstrap import Platform
 from lugx.platform.db import utcnow
+from lugx.platform.events import Event
 from lugx.platform.money import Money
 from lugx.services.purchases import saga
+from lugx.services.purchases.events import consumers
 from lugx.services.purchases.models import Order
 from lugx.services.purchases.recovery import recover_once
 from tests.conftest import database_of
-from tests.payments.factories import NEEDS_CONFIRMATION, balance, payments_as
+from tests.payments.factories import (
+    NEEDS_CONFIRMATION,
+    SUCCEEDS,
+    balance,
+    outbox,
+    payments_as,
+)
 from tests.purchases.factories import (
     API,
     buyer,
     checkout,
+    eventually,
     library_of,
     order_of,
     store,
@@ -141,6 +151,71 @@ async def test_recovery_settles_pending_orders_and_expires_unconfirmed_ones(
     )
     assert late.status_code == 409, late.text
     assert await library_of(client, slow) == []
+
+
+async def test_money_landing_after_its_order_failed_is_given_back_once(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    """The checkout's charge lands late: the recovery loop found no charge and failed the
+    order meanwhile. PaymentSucceeded finds the order failed and the money goes back; told
+    again, it gives nothing back twice."""
+    ctx = platform.runtimes["purchases"].ctx
+    [app_id] = await store(client, platform, 700)
+    player = await buyer(client, app_id, wallet=2000)
+    user_id = uuid.UUID(player.id)
+    step = await saga.place(ctx, user_id, str(uuid.uuid4()), "wallet")
+    await saga.price(ctx, step.order_id, user_id)
+    await _backdate(platform, str(step.order_id), updated_at=utcnow() - timedelta(hours=1))
+    await recover_once(ctx)
+    failed = await order_of(client, player, str(step.order_id))
+    assert (failed["status"], failed["failure_reason"]) == ("failed", "no_charge")
+
+    payments = payments_as(platform)
+    late = await payments.charge(
+        user_id=user_id, order_id=step.order_id, amount=Money(amount=700), method="wallet"
+    )
+    assert late.status == "succeeded"
+
+    async def given_back() -> bool:
+        return await balance(client, player) == 2000
+
+    await eventually(given_back, what="the late charge to be refunded")
+    [told] = await outbox(platform, "PaymentSucceeded")
+    again = Event(
+        type="PaymentSucceeded", producer="payments", key=str(step.order_id), payload=told
+    )
+    async with ctx.db.session() as session:  # the handler again, as a redelivery past the inbox
+        await consumers(ctx)["PaymentSucceeded"](session, again)
+    assert await balance(client, player) == 2000
+    assert len(await outbox(platform, "PaymentRefunded")) == 1
+    charge = await payments.charge_for_order(step.order_id)
+    assert charge is not None
+    assert charge.refunded == Money(amount=700)
+    assert (await order_of(client, player, str(step.order_id)))["status"] == "failed"
+    assert await library_of(client, player) == []
+
+
+async def test_payments_event_for_an_order_the_checkout_paid_reads_nothing(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    """PaymentSucceeded repeats what the checkout did: its handler answers without a query."""
+    ctx = platform.runtimes["purchases"].ctx
+    [app_id] = await store(client, platform, 1500)
+    player = await buyer(client, app_id)
+    order = (await checkout(client, player, method="card", number=SUCCEEDS)).json()
+    assert order["status"] == "paid"
+    [told] = await outbox(platform, "PaymentSucceeded")
+    event = Event(type="PaymentSucceeded", producer="payments", key=order["id"], payload=told)
+    statements: list[str] = []
+    async with ctx.db.session() as session:
+        sa_event.listen(
+            session.sync_session,
+            "do_orm_execute",
+            lambda run: statements.append(str(run.statement)),
+        )
+        await consumers(ctx)["PaymentSucceeded"](session, event)
+    assert statements == []
+    assert (await order_of(client, player, order["id"]))["status"] in ("paid", "completed")
 
 
 async def test_the_player_cancels_an_order_waiting_for_confirmation(

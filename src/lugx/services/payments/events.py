@@ -15,11 +15,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.platform.events import EventBus
+from lugx.platform.money import Money
 from lugx.services.payments.models import Charge, Refund, TopUp
-
-
-def _money(amount: int, currency: str) -> dict[str, object]:
-    return {"amount": amount, "currency": currency}
 
 
 async def wallet_topped_up(session: AsyncSession, bus: EventBus, top_up: TopUp) -> None:
@@ -29,7 +26,7 @@ async def wallet_topped_up(session: AsyncSession, bus: EventBus, top_up: TopUp) 
         key=str(top_up.user_id),
         payload={
             "user_id": str(top_up.user_id),
-            "amount": _money(top_up.amount, top_up.currency),
+            "amount": Money(amount=top_up.amount, currency=top_up.currency).model_dump(),
             "top_up_id": str(top_up.id),
         },
     )
@@ -45,7 +42,7 @@ async def payment_settled(session: AsyncSession, bus: EventBus, charge: Charge) 
     if charge.status == "succeeded":
         payload = {
             **base,
-            "amount": _money(charge.amount, charge.currency),
+            "amount": Money(amount=charge.amount, currency=charge.currency).model_dump(),
             "method": charge.method,
         }
         await bus.publish(session, "PaymentSucceeded", key=str(charge.order_id), payload=payload)
@@ -66,7 +63,7 @@ async def payment_refunded(
             "refund_id": str(refund.id),
             "order_id": str(charge.order_id),
             "user_id": str(charge.user_id),
-            "amount": _money(refund.amount, refund.currency),
+            "amount": Money(amount=refund.amount, currency=refund.currency).model_dump(),
             "destination": refund.destination,
         },
     )

@@ -20,11 +20,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
+from typing import Any, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lugx.platform.db import utcnow
+from lugx.platform.db import after_commit, utcnow
 from lugx.platform.errors import Conflict
 from lugx.services.payments import repository as repo
 from lugx.services.payments.models import LedgerAccount, LedgerEntry, LedgerTransaction
@@ -33,6 +36,11 @@ CURRENCY = "USD"  # wallets are in USD for now (docs/commerce.md)
 CARD_CLEARING = "card_clearing"
 SALES = "sales"
 REFUNDS = "refunds"
+
+# Postings are written as plain rows (nothing reads them back in the transaction that writes),
+# by statements built once: their values go as parameters.
+_INSERT_TRANSACTION = insert(cast(Table, LedgerTransaction.__table__))
+_INSERT_ENTRY = insert(cast(Table, LedgerEntry.__table__))
 
 
 class InsufficientFunds(Exception):
@@ -70,6 +78,25 @@ async def system_account(session: AsyncSession, code: str) -> LedgerAccount:
     )
 
 
+class SystemAccounts:
+    """The system accounts of one process, read once: they are made by the first payment and
+    never change, so later postings need no read of them. An account is kept only once the
+    transaction that read (or made) it has committed."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, LedgerAccount] = {}
+
+    async def get(self, session: AsyncSession, code: str) -> LedgerAccount:
+        account = self._known.get(code)
+        if account is None:
+            account = await system_account(session, code)
+            after_commit(session, partial(self._keep, account))
+        return account
+
+    async def _keep(self, account: LedgerAccount) -> None:
+        self._known[account.code] = account
+
+
 async def balance_of(session: AsyncSession, account: LedgerAccount | None) -> Balance:
     """A wallet's balance: its last entry's `balance_after` (one index lookup)."""
     if account is None:
@@ -85,44 +112,49 @@ async def post(
     kind: str,
     reference_id: uuid.UUID,
     legs: list[tuple[LedgerAccount, int]],
-) -> LedgerTransaction:
-    """Write one balanced transaction. InsufficientFunds (nothing written) if a wallet would go
-    below zero; Conflict if this movement was already posted or a concurrent writer won."""
+) -> None:
+    """Write one balanced transaction (two INSERTs). InsufficientFunds (nothing written) if a
+    wallet would go below zero; Conflict if this movement was already posted or a concurrent
+    writer won."""
     if sum(amount for _, amount in legs) != 0 or any(amount == 0 for _, amount in legs):
         raise ValueError("a ledger transaction's entries must be non-zero and sum to zero")
     wallets = sorted({a.id: a for a, _ in legs if a.kind == "wallet"}.values(), key=lambda a: a.id)
-    last: dict[uuid.UUID, LedgerEntry | None] = {}
+    last: dict[uuid.UUID, tuple[int, int]] = {}  # wallet: (its last sequence, balance)
     for account in wallets:
         await repo.account_by_code(session, account.code, lock=True)
-        last[account.id] = await repo.last_entry(session, account.id)
-    now = utcnow()
-    txn = LedgerTransaction(id=uuid.uuid4(), kind=kind, reference_id=reference_id, created_at=now)
-    entries = []
-    for account, amount in legs:
-        entry = LedgerEntry(
-            transaction_id=txn.id,
-            account_id=account.id,
-            amount=amount,
-            currency=account.currency,
-            created_at=now,
+        previous = await repo.last_entry(session, account.id)
+        last[account.id] = (
+            (previous.sequence or 0, previous.balance_after or 0) if previous else (0, 0)
         )
+    now = utcnow()
+    transaction_id = uuid.uuid4()
+    entries: list[dict[str, Any]] = []
+    for account, amount in legs:
+        entry: dict[str, Any] = {
+            "id": uuid.uuid4(),
+            "transaction_id": transaction_id,
+            "account_id": account.id,
+            "amount": amount,
+            "currency": account.currency,
+            "sequence": None,
+            "balance_after": None,
+            "created_at": now,
+        }
         if account.kind == "wallet":
-            previous = last[account.id]
-            entry.sequence = (previous.sequence or 0) + 1 if previous is not None else 1
-            before = (previous.balance_after or 0) if previous is not None else 0
-            entry.balance_after = before + amount
-            if entry.balance_after < 0:
+            sequence, before = last[account.id]
+            entry["sequence"], entry["balance_after"] = sequence + 1, before + amount
+            if entry["balance_after"] < 0:
                 raise InsufficientFunds(account.code)
-            last[account.id] = entry
+            last[account.id] = (sequence + 1, before + amount)
         entries.append(entry)
     try:
-        async with session.begin_nested():
-            session.add(txn)
-            await session.flush()
-            session.add_all(entries)
-            await session.flush()
+        await session.execute(
+            _INSERT_TRANSACTION,
+            {"id": transaction_id, "kind": kind, "reference_id": reference_id, "created_at": now},
+        )
+        await session.execute(_INSERT_ENTRY, entries)
     except IntegrityError as exc:
+        # No savepoint: whoever gets this lets the whole unit of work roll back.
         raise Conflict(
             "The wallet changed at the same moment; try again", code="ledger-conflict"
         ) from exc
-    return txn

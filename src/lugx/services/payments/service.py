@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -46,6 +46,7 @@ class Payments:
     events: EventBus
     settings: Settings
     secret_key: bytes
+    accounts: ledger.SystemAccounts = field(default_factory=ledger.SystemAccounts)
 
     def fingerprint(self, kind: str, request: dict[str, Any]) -> str:
         """A keyed digest of a request, to tell a replay from a different request. Keyed, so
@@ -176,7 +177,7 @@ async def _credit_top_up(
     session: AsyncSession, payments: Payments, row: TopUp, now: datetime
 ) -> None:
     wallet = await ledger.wallet_or_new(session, row.user_id)
-    clearing = await ledger.system_account(session, ledger.CARD_CLEARING)
+    clearing = await payments.accounts.get(session, ledger.CARD_CLEARING)
     await ledger.post(session, "top_up", row.id, [(clearing, -row.amount), (wallet, row.amount)])
     row.status, row.succeeded_at = "succeeded", now
     await events.wallet_topped_up(session, payments.events, row)
@@ -188,12 +189,20 @@ async def _credit_top_up(
 async def charge(
     session: AsyncSession, payments: Payments, key: str, body: ChargeCreate, today: date
 ) -> Charge:
+    """Charge an order. The charge row is claimed under its unique keys before money moves, as
+    the card's answer already decided it: a card charge is one INSERT of the charge, its ledger
+    posting and its event. A replay (or a racing twin) answers from the first row."""
     fingerprint = payments.fingerprint("charge", body.model_dump(mode="json"))
-    existing = await repo.charge_by_key(session, key)
-    if existing is not None:
+    try:
+        _check_charge(body)
+    except ValidationFailed:
+        # A replay is answered from its row whatever it says (a different request: 409).
+        existing = await repo.charge_by_key(session, key)
+        if existing is None:
+            raise
         _same_request(fingerprint, existing.fingerprint)
         return existing
-    _check_charge(body)
+    now = utcnow()
     row = Charge(
         id=uuid.uuid4(),
         order_id=body.order_id,
@@ -205,7 +214,11 @@ async def charge(
         amount=body.amount.amount,
         currency=body.amount.currency,
         refunded=0,
+        created_at=now,
+        updated_at=now,
     )
+    if body.card is not None:
+        _authorize_card(payments, row, _card(body.card), today, now)
     if not await repo.insert_or_none(session, row):
         winner = await repo.charge_by_key(session, key)
         if winner is None:
@@ -213,10 +226,9 @@ async def charge(
         _same_request(fingerprint, winner.fingerprint)
         return winner
     if row.method == "wallet":
-        await _charge_wallet(session, row)
-    else:
-        assert body.card is not None
-        await _charge_card(session, payments, row, _card(body.card), today)
+        await _charge_wallet(session, payments, row, now)
+    elif row.status == "succeeded":
+        await _post_card_charge(session, payments, row)
     await events.payment_settled(session, payments.events, row)
     return row
 
@@ -231,26 +243,29 @@ def _check_charge(body: ChargeCreate) -> None:
         raise ValidationFailed(message, errors=[_field_error(["body", "card"], message, "extra")])
 
 
-async def _charge_wallet(session: AsyncSession, row: Charge) -> None:
+async def _charge_wallet(
+    session: AsyncSession, payments: Payments, row: Charge, now: datetime
+) -> None:
     if row.amount == 0:  # nothing to move (a free order)
-        row.status, row.succeeded_at = "succeeded", utcnow()
+        row.status, row.succeeded_at = "succeeded", now
         return
     wallet = await ledger.wallet(session, row.user_id)
     if wallet is None:
         _fail(row, "insufficient_funds", "The wallet has insufficient funds")
         return
-    sales = await ledger.system_account(session, ledger.SALES)
+    sales = await payments.accounts.get(session, ledger.SALES)
     try:
         await ledger.post(session, "charge", row.id, [(wallet, -row.amount), (sales, row.amount)])
     except ledger.InsufficientFunds:
         _fail(row, "insufficient_funds", "The wallet has insufficient funds")
         return
-    row.status, row.succeeded_at = "succeeded", utcnow()
+    row.status, row.succeeded_at = "succeeded", now
 
 
-async def _charge_card(
-    session: AsyncSession, payments: Payments, row: Charge, card: sandbox.Card, today: date
+def _authorize_card(
+    payments: Payments, row: Charge, card: sandbox.Card, today: date, now: datetime
 ) -> None:
+    """The processor's answer, on the row before it is written (no money moves here)."""
     problems = sandbox.problems(card, today)
     if problems:
         message = "; ".join(f"card.{p.field}: {p.message}" for p in problems)
@@ -264,17 +279,17 @@ async def _charge_card(
         code = auth.failure_code or "card_declined"
         _fail(row, code, DECLINE_MESSAGES.get(code, "The payment failed"))
     elif auth.outcome == "requires_confirmation":
-        row.status, row.confirm_by = "requires_confirmation", payments.confirm_by(utcnow())
+        row.status, row.confirm_by = "requires_confirmation", payments.confirm_by(now)
     else:
-        await _settle_card_charge(session, row)
+        row.status, row.succeeded_at = "succeeded", now
 
 
-async def _settle_card_charge(session: AsyncSession, row: Charge) -> None:
+async def _post_card_charge(session: AsyncSession, payments: Payments, row: Charge) -> None:
+    """The money of a card charge that succeeded: card clearing to sales."""
     if row.amount > 0:
-        clearing = await ledger.system_account(session, ledger.CARD_CLEARING)
-        sales = await ledger.system_account(session, ledger.SALES)
+        clearing = await payments.accounts.get(session, ledger.CARD_CLEARING)
+        sales = await payments.accounts.get(session, ledger.SALES)
         await ledger.post(session, "charge", row.id, [(clearing, -row.amount), (sales, row.amount)])
-    row.status, row.succeeded_at = "succeeded", utcnow()
 
 
 def _fail(row: Charge, code: str, message: str) -> None:
@@ -310,7 +325,8 @@ async def confirm(
     if row is None:
         raise NotFound("No such payment awaiting your confirmation")
     if _needs_settling(row.status, row.confirm_by, now):
-        await _settle_card_charge(session, row)
+        await _post_card_charge(session, payments, row)
+        row.status, row.succeeded_at = "succeeded", now
         await events.payment_settled(session, payments.events, row)
     return row
 
@@ -366,8 +382,8 @@ async def refund(
         assert winner is not None
         _same_request(fingerprint, winner.fingerprint)
         return winner, row
-    refunds = await ledger.system_account(session, ledger.REFUNDS)
-    target = await _refund_target(session, row)
+    refunds = await payments.accounts.get(session, ledger.REFUNDS)
+    target = await _refund_target(session, payments, row)
     await ledger.post(session, "refund", made.id, [(refunds, -made.amount), (target, made.amount)])
     row.refunded += made.amount
     await events.payment_refunded(session, payments.events, row, made)
@@ -390,7 +406,7 @@ def _check_refund(row: Charge, body: RefundCreate) -> None:
         )
 
 
-async def _refund_target(session: AsyncSession, row: Charge) -> LedgerAccount:
+async def _refund_target(session: AsyncSession, payments: Payments, row: Charge) -> LedgerAccount:
     if row.method == "wallet":
         return await ledger.wallet_or_new(session, row.user_id)
-    return await ledger.system_account(session, ledger.CARD_CLEARING)
+    return await payments.accounts.get(session, ledger.CARD_CLEARING)

@@ -7,7 +7,8 @@ Published (through the outbox, in the transaction of the change): `OrderPlaced`,
 Consumed:
 - `PaymentSucceeded` (payments): the order is paid (a card confirmed after the checkout
   answered, or the answer to the checkout was lost). Money for an order that failed or expired
-  meanwhile is refunded.
+  meanwhile is refunded. For an order this process's checkout has just paid (the usual case),
+  the event only repeats that and is acknowledged without a read (paid_here.py).
 - `PaymentFailed` (payments): an order still open fails.
 - `CartCleared` (shopping): a paid order is completed and its receipt issued.
 Each handler is idempotent on top of the inbox: it only moves an order that is still where the
@@ -26,6 +27,7 @@ from lugx.platform.events import Event, Handler
 from lugx.platform.service import ServiceContext
 from lugx.services.purchases import repository as repo
 from lugx.services.purchases import saga, service
+from lugx.services.purchases.paid_here import paid_here
 from lugx.services.purchases.service import ChargeOutcome
 
 
@@ -34,6 +36,8 @@ def consumers(ctx: ServiceContext) -> dict[str, Handler]:
 
     async def payment_succeeded(session: AsyncSession, event: Event) -> None:
         payload = event.payload
+        if uuid.UUID(payload["order_id"]) in paid_here(ctx):
+            return  # the checkout paid it: the event repeats that, there is nothing to read
         outcome = ChargeOutcome(
             status="succeeded",
             charge_id=uuid.UUID(payload["charge_id"]),
@@ -47,7 +51,8 @@ def consumers(ctx: ServiceContext) -> dict[str, Handler]:
             await saga.refund_orphan(ctx, outcome)
 
     async def payment_failed(session: AsyncSession, event: Event) -> None:
-        order = await repo.order(session, uuid.UUID(event.payload["order_id"]), lock=True)
+        order_id = uuid.UUID(event.payload["order_id"])
+        order = await repo.order(session, order_id, lock=True)
         if order is not None:
             reason = str(event.payload.get("failure_code") or "payment_failed")
             await service.mark_failed(session, ctx.events, order, reason, utcnow())

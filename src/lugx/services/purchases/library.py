@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.platform.errors import Conflict, NotFound, ValidationFailed
@@ -44,26 +43,43 @@ def _payload(ent: Entitlement) -> dict[str, object]:
     }
 
 
-async def grant(session: AsyncSession, bus: EventBus, g: Grant, now: datetime) -> bool:
-    """Put the app in the library; False (and nothing changes) if it is there already. A revoked
-    entitlement comes back, keeping its playtime."""
-    ent = await repo.entitlement(session, g.user_id, g.app_id, lock=True)
-    if ent is not None and ent.revoked_at is None:
-        return False
-    if ent is None:
-        ent = Entitlement(user_id=g.user_id, app_id=g.app_id, title=g.title, source=g.source)
-        try:
-            # A savepoint: a concurrent grant of the same app (PostgreSQL) loses cleanly.
-            async with session.begin_nested():
-                session.add(ent)
-                await session.flush()
-        except IntegrityError:
-            return False
-    ent.title, ent.source, ent.order_id, ent.gifted_by = g.title, g.source, g.order_id, g.gifted_by
-    ent.acquired_at, ent.revoked_at = now, None
-    await session.flush()
-    await bus.publish(session, "EntitlementGranted", str(g.user_id), _payload(ent))
-    return True
+async def grant_all(
+    session: AsyncSession, bus: EventBus, grants: Sequence[Grant], now: datetime
+) -> list[Entitlement]:
+    """Put each app in its library, all in one statement, and tell EntitlementGranted for each
+    one granted now. Returns those; an app already in the library is left out (nothing changes
+    for it). A revoked entitlement comes back, keeping its playtime."""
+    first: dict[tuple[uuid.UUID, int], Grant] = {}
+    for g in grants:
+        first.setdefault((g.user_id, g.app_id), g)  # one row per library entry per statement
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "user_id": g.user_id,
+            "app_id": g.app_id,
+            "title": g.title,
+            "source": g.source,
+            "order_id": g.order_id,
+            "gifted_by": g.gifted_by,
+            "acquired_at": now,
+            "playtime_minutes": 0,
+        }
+        # Sorted: two transactions granting the same entries lock them in one order (PostgreSQL).
+        for _, g in sorted(first.items(), key=lambda item: (str(item[0][0]), item[0][1]))
+    ]
+    granted = {(e.user_id, e.app_id): e for e in await repo.grant_rows(session, rows)}
+    in_order = [granted[key] for key in first if key in granted]
+    for ent in in_order:
+        await bus.publish(session, "EntitlementGranted", str(ent.user_id), _payload(ent))
+    return in_order
+
+
+async def grant(
+    session: AsyncSession, bus: EventBus, g: Grant, now: datetime
+) -> Entitlement | None:
+    """One app into one library: the entitlement, or None if it was there already."""
+    granted = await grant_all(session, bus, [g], now)
+    return granted[0] if granted else None
 
 
 async def revoke(session: AsyncSession, bus: EventBus, ent: Entitlement, now: datetime) -> None:
@@ -72,12 +88,6 @@ async def revoke(session: AsyncSession, bus: EventBus, ent: Entitlement, now: da
     ent.revoked_at = now
     await session.flush()
     await bus.publish(session, "EntitlementRevoked", str(ent.user_id), _payload(ent))
-
-
-async def owned_app_ids(
-    session: AsyncSession, user_id: uuid.UUID, app_ids: Sequence[int]
-) -> set[int]:
-    return {ent.app_id for ent in await repo.owned(session, user_id, app_ids)}
 
 
 # --- product keys ---------------------------------------------------------------------------

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import uuid
+from datetime import datetime
+from typing import Annotated, Protocol, cast
 
-from fastapi import APIRouter, Depends, Path, status
+from fastapi import APIRouter, Depends, Path, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.platform.auth import CurrentUser, Principal, require_roles
 from lugx.platform.db import DbSession, utcnow
 from lugx.platform.errors import Conflict, NotFound
+from lugx.platform.http_cache import JSON
 from lugx.platform.listing import Ctx, keyset_page
 from lugx.platform.pagination import Cursor, Limit, Page
 from lugx.platform.service import ServiceContext
@@ -16,7 +20,6 @@ from lugx.services.catalog.client import CatalogClient
 from lugx.services.catalog.schemas import GameDetail
 from lugx.services.purchases import library
 from lugx.services.purchases import repository as repo
-from lugx.services.purchases.models import Entitlement
 from lugx.services.purchases.routes import PREFIX, by_time, keyset
 from lugx.services.purchases.schemas import (
     EntitlementRead,
@@ -24,6 +27,7 @@ from lugx.services.purchases.schemas import (
     KeysCreate,
     KeysCreated,
     PlaytimeReport,
+    Source,
 )
 
 router = APIRouter(prefix=PREFIX, tags=["library"])
@@ -31,11 +35,32 @@ router = APIRouter(prefix=PREFIX, tags=["library"])
 AppId = Annotated[int, Path(ge=1, le=2_000_000_000)]
 
 
-def entitlement_read(ent: Entitlement) -> EntitlementRead:
+class LibraryEntry(Protocol):
+    """What an entitlement shows: an Entitlement, or a row of a library page."""
+
+    @property
+    def app_id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def acquired_at(self) -> datetime: ...
+    @property
+    def playtime_minutes(self) -> int: ...
+    @property
+    def last_played_at(self) -> datetime | None: ...
+    @property
+    def order_id(self) -> uuid.UUID | None: ...
+    @property
+    def gifted_by(self) -> uuid.UUID | None: ...
+
+
+def entitlement_read(ent: LibraryEntry) -> EntitlementRead:
     return EntitlementRead(
         app_id=ent.app_id,
         title=ent.title,
-        source=ent.source,
+        source=cast(Source, ent.source),
         acquired_at=ent.acquired_at,
         playtime_minutes=ent.playtime_minutes,
         last_played_at=ent.last_played_at,
@@ -58,24 +83,25 @@ async def my_library(
     session: DbSession,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> Page[EntitlementRead]:
+) -> Response:
     """Your games, most recently acquired first."""
     after = keyset(ctx.secret_key, cursor)
     rows = await repo.library(session, principal.user_id, limit=limit + 1, after=after)
-    return keyset_page(ctx.secret_key, rows, limit, entitlement_read, by_time("acquired_at"))
+    page = keyset_page(ctx.secret_key, rows, limit, entitlement_read, by_time("acquired_at"))
+    # Serialised once, by pydantic-core: the page is already made of the response's models.
+    return Response(page.model_dump_json(), media_type=JSON)
 
 
 @router.post(
     "/library/{app_id}/claim", status_code=status.HTTP_201_CREATED, response_model=EntitlementRead
 )
-async def claim_free(
-    app_id: AppId, principal: CurrentUser, ctx: Ctx, session: DbSession
-) -> EntitlementRead:
+async def claim_free(app_id: AppId, principal: CurrentUser, ctx: Ctx) -> EntitlementRead:
     """Add a game that costs nothing right now to your library."""
-    game = await _game(ctx, app_id)
+    game = await _game(ctx, app_id)  # before the write: no lock held while the catalog answers
     if game.type == "bundle" or game.final_price.amount != 0:
         raise Conflict(f"{game.title} is not free", code="not-free")
-    return await _grant(ctx, session, principal, game.app_id, game.title, "free")
+    async with ctx.db.session() as session:
+        return await _grant(ctx, session, principal, game.app_id, game.title, "free")
 
 
 @router.post("/library/{app_id}/playtime", response_model=EntitlementRead)
@@ -94,13 +120,13 @@ async def make_keys(
     body: KeysCreate,
     admin: Annotated[Principal, Depends(require_roles("admin"))],
     ctx: Ctx,
-    session: DbSession,
 ) -> KeysCreated:
     """Product keys for a game or DLC (admin). The keys are shown this once."""
-    game = await _game(ctx, body.app_id)
+    game = await _game(ctx, body.app_id)  # before the write: no lock held while it answers
     if game.type == "bundle":
         raise Conflict("Keys are made for the games in a bundle, not the bundle", code="bundle")
-    keys = await library.make_keys(session, game.app_id, game.title, body.count, admin.user_id)
+    async with ctx.db.session() as session:
+        keys = await library.make_keys(session, game.app_id, game.title, body.count, admin.user_id)
     return KeysCreated(app_id=game.app_id, keys=keys)
 
 
@@ -117,16 +143,15 @@ async def redeem_key(
 
 async def _grant(
     ctx: ServiceContext,
-    session: DbSession,
+    session: AsyncSession,
     principal: Principal,
     app_id: int,
     title: str,
     source: str,
 ) -> EntitlementRead:
     grant = library.Grant(user_id=principal.user_id, app_id=app_id, title=title, source=source)
-    if not await library.grant(session, ctx.events, grant, utcnow()):
-        # Raising rolls the request's transaction back: a key stays unused.
+    ent = await library.grant(session, ctx.events, grant, utcnow())
+    if ent is None:
+        # Raising rolls the transaction back: a key stays unused.
         raise Conflict(f"You already own {title}", code="already-owned")
-    ent = await repo.entitlement(session, principal.user_id, app_id)
-    assert ent is not None
     return entitlement_read(ent)

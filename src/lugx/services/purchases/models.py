@@ -56,10 +56,13 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # Loaded only when asked for (repository.order joins them in the same statement): most
+    # reads of an order need its row alone, and an unasked-for read of the lines is a bug.
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order",
         cascade="all, delete-orphan",
-        lazy="selectin",
+        passive_deletes=True,
+        lazy="raise",
         order_by="OrderLine.position",
     )
 

@@ -23,6 +23,7 @@ from lugx.platform.service import ServiceContext
 from lugx.services.payments.client import PaymentsClient
 from lugx.services.purchases import refunds, saga, service
 from lugx.services.purchases import repository as repo
+from lugx.services.purchases.models import Order
 
 log = structlog.get_logger(__name__)
 
@@ -69,12 +70,15 @@ async def settle_pending(ctx: ServiceContext, order_id: uuid.UUID) -> None:
     await saga.settle(ctx, order_id, await saga.charge_of(ctx, order))
 
 
-async def expire(ctx: ServiceContext, order_id: uuid.UUID, *, by_player: bool = False) -> None:
+async def expire(
+    ctx: ServiceContext, order_id: uuid.UUID, *, by_player: bool = False
+) -> Order | None:
     """Give up an order waiting for its payment's confirmation: past its deadline (the loop),
-    or because the player canceled it (`by_player`: the order fails as canceled)."""
+    or because the player canceled it (`by_player`: the order fails as canceled). Returns the
+    order as it then is (None: it was not awaiting payment)."""
     order = await saga.load(ctx, order_id)
     if order.status != "awaiting_payment":
-        return
+        return None
     if order.charge_id is not None:
         payments = ctx.client(PaymentsClient)
         try:
@@ -82,14 +86,14 @@ async def expire(ctx: ServiceContext, order_id: uuid.UUID, *, by_player: bool = 
         except (Conflict, NotFound):
             outcome = await saga.charge_of(ctx, order)  # it settled meanwhile: see how
         if outcome.status == "succeeded":
-            await saga.settle(ctx, order_id, outcome)
-            return
+            return await saga.settle(ctx, order_id, outcome)
     async with ctx.db.session() as session:
-        locked = await repo.order(session, order_id, lock=True)
+        locked = await repo.order(session, order_id, lock=True, lines=True)
         if locked is None:
-            return
+            return None
         if by_player:
             await service.mark_failed(session, ctx.events, locked, "canceled", utcnow())
         else:
             await service.mark_expired(session, ctx.events, locked, utcnow())
-    await saga.tell_shopping(ctx, await saga.load(ctx, order_id))
+    await saga.tell_shopping(ctx, locked)
+    return locked

@@ -73,7 +73,7 @@ async def _open(
     existing = await repo.refund_by_key(session, principal.user_id, key)
     if existing is not None:
         return existing, False
-    order = await service.owned_order(session, order_id, principal.user_id)
+    order = await service.owned_order(session, order_id, principal.user_id, lines=False)
     if order.status == "refunded":
         raise Conflict("This order is already refunded", code="already-refunded")
     if order.status not in PAID:

@@ -48,19 +48,15 @@ IdempotencyKey = Annotated[
 Admin = Annotated[Principal, Depends(require_roles("admin"))]
 
 
-def _money(amount: int, currency: str) -> Money:
-    return Money(amount=amount, currency=currency)
-
-
 def line_read(line: OrderLine, currency: str) -> OrderLineRead:
     return OrderLineRead(
         app_id=line.app_id,
         title=line.title,
         type=line.type,
         recipient_id=line.recipient_id,
-        price=_money(line.price, currency),
-        final_price=_money(line.final_price, currency),
-        amount_due=_money(line.amount_due, currency),
+        price=Money(amount=line.price, currency=currency),
+        final_price=Money(amount=line.final_price, currency=currency),
+        amount_due=Money(amount=line.amount_due, currency=currency),
         grants=[int(item["app_id"]) for item in line.grants],
     )
 
@@ -71,9 +67,9 @@ def order_read(order: Order) -> OrderRead:
         status=order.status,
         payment_method=order.payment_method,
         lines=[line_read(line, order.currency) for line in order.lines],
-        subtotal=_money(order.subtotal, order.currency),
-        discount=_money(order.discount, order.currency),
-        total=_money(order.total, order.currency),
+        subtotal=Money(amount=order.subtotal, currency=order.currency),
+        discount=Money(amount=order.discount, currency=order.currency),
+        total=Money(amount=order.total, currency=order.currency),
         coupon_code=order.coupon_code,
         charge_id=order.charge_id,
         failure_reason=order.failure_reason,
@@ -93,7 +89,7 @@ def refund_read(refund: RefundRequest) -> RefundRead:
         status=refund.status,
         automatic=refund.automatic,
         reason=refund.reason,
-        amount=_money(refund.amount, "USD"),
+        amount=Money(amount=refund.amount, currency="USD"),
         note=refund.note,
         created_at=refund.created_at,
         decided_at=refund.decided_at,
@@ -152,14 +148,14 @@ async def cancel(order_id: uuid.UUID, principal: CurrentUser, ctx: Ctx) -> Order
     payment was confirmed meanwhile, the order is paid instead. Anyone else's order is a 404;
     an order in any other state is a 409."""
     async with ctx.db.session(write=False) as session:
-        order = await service.owned_order(session, order_id, principal.user_id)
+        order = await service.owned_order(session, order_id, principal.user_id, lines=False)
     if order.status != "awaiting_payment":
         raise Conflict(
             "Only an order waiting for its payment's confirmation can be canceled",
             code="order-state",
         )
-    await recovery.expire(ctx, order_id, by_player=True)
-    return order_read(await saga.load(ctx, order_id))
+    ended = await recovery.expire(ctx, order_id, by_player=True)
+    return order_read(ended or await saga.load(ctx, order_id))
 
 
 @router.get("/orders", response_model=Page[OrderRead])
@@ -205,9 +201,9 @@ async def receipt(order_id: uuid.UUID, principal: CurrentUser, session: DbSessio
         payment_method=order.payment_method,
         card=card,
         lines=[line_read(line, order.currency) for line in order.lines],
-        subtotal=_money(order.subtotal, order.currency),
-        discount=_money(order.discount, order.currency),
-        total=_money(order.total, order.currency),
+        subtotal=Money(amount=order.subtotal, currency=order.currency),
+        discount=Money(amount=order.discount, currency=order.currency),
+        total=Money(amount=order.total, currency=order.currency),
         coupon_code=order.coupon_code,
         refunded_at=order.refunded_at,
     )

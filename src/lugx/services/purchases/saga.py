@@ -27,11 +27,12 @@ from lugx.platform.service import ServiceContext
 from lugx.services.catalog.client import CatalogClient
 from lugx.services.payments.client import PaymentsClient
 from lugx.services.payments.schemas import CardIn, ChargeRead
-from lugx.services.purchases import library, service
 from lugx.services.purchases import repository as repo
+from lugx.services.purchases import service
 from lugx.services.purchases.crash import crash_point
 from lugx.services.purchases.models import Order, OrderLine
-from lugx.services.purchases.schemas import CardInput, CheckoutRequest
+from lugx.services.purchases.paid_here import paid_here
+from lugx.services.purchases.schemas import CheckoutRequest
 from lugx.services.purchases.service import ChargeOutcome
 from lugx.services.shopping.client import ShoppingClient
 from lugx.services.shopping.schemas import CheckoutLine, CheckoutRead
@@ -48,7 +49,7 @@ class Placed:
 
 async def load(ctx: ServiceContext, order_id: uuid.UUID) -> Order:
     async with ctx.db.session(write=False) as session:
-        order = await repo.order(session, order_id)
+        order = await repo.order(session, order_id, lines=True)
     if order is None:
         raise NotFound("No such order", code="order-not-found")
     return order
@@ -58,19 +59,21 @@ async def checkout(
     ctx: ServiceContext, user_id: uuid.UUID, key: str, body: CheckoutRequest
 ) -> tuple[Order, bool]:
     """The whole saga for one request. Returns the order and whether this request made it (a
-    replay of the Idempotency-Key returns the first order and moves nothing)."""
+    replay of the Idempotency-Key returns the first order and moves nothing). Each step hands
+    the next the order as it wrote it: nothing this request wrote is read back."""
     placed = await place(ctx, user_id, key, body.payment_method)
     if placed.replay:
         return await load(ctx, placed.order_id), False
     crash_point(ctx.settings, "placed")
-    await price(ctx, placed.order_id, user_id)
+    priced = await price(ctx, placed.order_id, user_id)
     crash_point(ctx.settings, "priced")
-    outcome = await charge(ctx, placed.order_id, body.card)
+    outcome = await charge(ctx, priced, body.card)
+    settled = None
     if outcome is not None:
         crash_point(ctx.settings, "charged")
-        await settle(ctx, placed.order_id, outcome)
+        settled = await settle(ctx, placed.order_id, outcome, lines=priced.lines)
         crash_point(ctx.settings, "settled")
-    order = await load(ctx, placed.order_id)
+    order = settled or await load(ctx, placed.order_id)  # no answer: still pending
     await tell_shopping(ctx, order)
     return order, True
 
@@ -93,34 +96,33 @@ async def tell_shopping(ctx: ServiceContext, order: Order) -> None:
 
 
 async def place(ctx: ServiceContext, user_id: uuid.UUID, key: str, method: str) -> Placed:
-    async with ctx.db.session(write=False) as session:
-        existing = await repo.order_by_key(session, user_id, key)
-    if existing is not None:
-        return Placed(existing.id, replay=True)
-    order = service.new_order(user_id, key, method)
+    """Insert the order. Its unique keys decide the rest: the same Idempotency-Key again is a
+    replay of that order, another checkout in flight for the player is a 409."""
+    order_id = uuid.uuid4()
     try:
         async with ctx.db.session() as session:
-            session.add(order)
-            await session.flush()
+            await repo.insert_order(
+                session, service.new_order(order_id, user_id, key, method, utcnow())
+            )
     except IntegrityError:
-        # Either the same key raced in (a replay) or another checkout holds the player's slot.
         async with ctx.db.session(write=False) as session:
-            existing = await repo.order_by_key(session, user_id, key)
+            existing = await repo.order_id_by_key(session, user_id, key)
         if existing is not None:
-            return Placed(existing.id, replay=True)
+            return Placed(existing, replay=True)
         raise Conflict(
             "Another checkout of yours is in progress; finish or wait for it",
             code="checkout-in-progress",
         ) from None
-    return Placed(order.id, replay=False)
+    return Placed(order_id, replay=False)
 
 
 # --- 2. price -------------------------------------------------------------------------------
 
 
-async def price(ctx: ServiceContext, order_id: uuid.UUID, user_id: uuid.UUID) -> None:
+async def price(ctx: ServiceContext, order_id: uuid.UUID, user_id: uuid.UUID) -> Order:
     """Shopping freezes the cart for this order; the lines are checked (gift recipients exist,
-    nobody gets what they own) and stored. A refusal discards the order: nothing moved."""
+    nobody gets what they own) and stored. A refusal discards the order: nothing moved.
+    Returns the priced order, with its lines."""
     try:
         snapshot = await ctx.client(ShoppingClient).checkout(user_id, order_id)
     except (Conflict, NotFound) as exc:
@@ -130,51 +132,57 @@ async def price(ctx: ServiceContext, order_id: uuid.UUID, user_id: uuid.UUID) ->
         await refuse(ctx, order_id, "cart_unavailable")
         raise
     try:
-        lines = [await _line(ctx, user_id, item) for item in snapshot.items]
-        if not lines:
+        if not snapshot.items:
             raise Conflict("Your cart is empty", code="cart-empty")
+        await _check_recipients(ctx, user_id, snapshot.items)
+        lines = [_line(item, await _grants(ctx, item)) for item in snapshot.items]
     except LugxError:
         await refuse(ctx, order_id, "refused")
         raise
-    await _store(ctx, order_id, snapshot, lines)
+    return await _store(ctx, order_id, user_id, snapshot, lines)
 
 
 async def _store(
-    ctx: ServiceContext, order_id: uuid.UUID, snapshot: CheckoutRead, lines: list[OrderLine]
-) -> None:
+    ctx: ServiceContext,
+    order_id: uuid.UUID,
+    buyer: uuid.UUID,
+    snapshot: CheckoutRead,
+    lines: list[OrderLine],
+) -> Order:
+    """One transaction: what the receivers own already is read next to the write, so a line
+    refused for it discards the order in the same commit."""
+    order = None
     async with ctx.db.session() as session:
-        order = await repo.order(session, order_id, lock=True)
-        if order is None or order.status != "pending":
-            raise Conflict("This checkout was settled meanwhile", code="order-state")
-        await service.store_prices(
-            session,
-            ctx.events,
-            order,
-            lines,
-            subtotal=snapshot.subtotal.amount,
-            discount=snapshot.discount.amount,
-            total=snapshot.total.amount,
-            coupon_code=snapshot.coupon.code if snapshot.coupon else None,
-        )
+        owned = await repo.owned_by_each(session, service.wanted_apps(buyer, lines))
+        refused = service.refused_line(buyer, lines, owned)
+        if refused is not None:
+            await service.discard(session, ctx.events, order_id, "refused")
+        else:
+            order = await service.store_prices(
+                session,
+                ctx.events,
+                order_id,
+                lines,
+                subtotal=snapshot.subtotal.amount,
+                discount=snapshot.discount.amount,
+                total=snapshot.total.amount,
+                coupon_code=snapshot.coupon.code if snapshot.coupon else None,
+                now=utcnow(),
+            )
+    if refused is not None:
+        who = "The recipient already owns" if refused.recipient_id else "You already own"
+        raise Conflict(f"{who} {refused.title}", code="already-owned")
+    if order is None:
+        raise Conflict("This checkout was settled meanwhile", code="order-state")
+    return order
 
 
 async def refuse(ctx: ServiceContext, order_id: uuid.UUID, reason: str) -> None:
     async with ctx.db.session() as session:
-        order = await repo.order(session, order_id, lock=True)
-        if order is not None and order.status == "pending" and order.charge_id is None:
-            await service.discard(session, ctx.events, order, reason)
+        await service.discard(session, ctx.events, order_id, reason)
 
 
-async def _line(ctx: ServiceContext, buyer: uuid.UUID, item: CheckoutLine) -> OrderLine:
-    grants = await _grants(ctx, item)
-    target = item.recipient_id or buyer
-    if item.recipient_id is not None:
-        await _check_recipient(ctx, buyer, item.recipient_id)
-    async with ctx.db.session(write=False) as session:
-        owned = await library.owned_app_ids(session, target, [int(g["app_id"]) for g in grants])
-    if len(owned) == len(grants):
-        who = "The recipient already owns" if item.recipient_id else "You already own"
-        raise Conflict(f"{who} {item.title}", code="already-owned")
+def _line(item: CheckoutLine, grants: list[dict[str, Any]]) -> OrderLine:
     return OrderLine(
         app_id=item.app_id,
         title=item.title,
@@ -199,13 +207,20 @@ async def _grants(ctx: ServiceContext, item: CheckoutLine) -> list[dict[str, Any
     ]
 
 
-async def _check_recipient(ctx: ServiceContext, buyer: uuid.UUID, recipient: uuid.UUID) -> None:
-    if recipient == buyer:
+async def _check_recipients(
+    ctx: ServiceContext, buyer: uuid.UUID, items: list[CheckoutLine]
+) -> None:
+    """Each gift's recipient is someone else, and exists (asked once per recipient)."""
+    recipients = list(dict.fromkeys(i.recipient_id for i in items if i.recipient_id is not None))
+    if buyer in recipients:
         raise Conflict("A gift is for someone else", code="gift-to-self")
-    try:
-        await ctx.client(UsersClient).profile(recipient)
-    except NotFound as exc:
-        raise NotFound("The gift's recipient does not exist", code="recipient-not-found") from exc
+    for recipient in recipients:
+        try:
+            await ctx.client(UsersClient).profile(recipient)
+        except NotFound as exc:
+            raise NotFound(
+                "The gift's recipient does not exist", code="recipient-not-found"
+            ) from exc
 
 
 # --- 3. charge ------------------------------------------------------------------------------
@@ -222,11 +237,9 @@ def outcome_of(charge: ChargeRead) -> ChargeOutcome:
     )
 
 
-async def charge(
-    ctx: ServiceContext, order_id: uuid.UUID, card: CardInput | None
-) -> ChargeOutcome | None:
-    """Ask payments to charge the order. None: no answer (the recovery loop will ask again)."""
-    order = await load(ctx, order_id)
+async def charge(ctx: ServiceContext, order: Order, card: CardIn | None) -> ChargeOutcome | None:
+    """Ask payments to charge the priced order. None: no answer (the recovery loop will ask
+    again)."""
     if order.status != "pending" or not order.priced:
         return None
     if order.total == 0:
@@ -237,12 +250,12 @@ async def charge(
             order_id=order.id,
             amount=Money(amount=order.total, currency=order.currency),
             method="card" if order.payment_method == "card" else "wallet",
-            card=CardIn(**card.model_dump()) if card is not None else None,
+            card=card,
             idempotency_key=str(order.id),
         )
         return outcome_of(made)
     except ServiceUnavailable:
-        log.warning("payments did not answer; the order stays pending", order_id=str(order_id))
+        log.warning("payments did not answer; the order stays pending", order_id=str(order.id))
         return None
     except LugxError as exc:
         # Payments refused the request itself (no wallet, a malformed card): the order fails.
@@ -260,16 +273,31 @@ async def charge_of(ctx: ServiceContext, order: Order) -> ChargeOutcome:
 # --- 4. settle ------------------------------------------------------------------------------
 
 
-async def settle(ctx: ServiceContext, order_id: uuid.UUID, outcome: ChargeOutcome) -> None:
+async def settle(
+    ctx: ServiceContext,
+    order_id: uuid.UUID,
+    outcome: ChargeOutcome,
+    *,
+    lines: list[OrderLine] | None = None,
+) -> Order | None:
+    """Apply payments' answer in one transaction; the order as it then is, with its lines
+    (`lines`: the ones the caller holds, not read again), or None if there is no such order.
+    Money taken for an order that can no longer be paid is given back."""
     deadline = timedelta(seconds=ctx.settings.purchases_payment_deadline_seconds)
     async with ctx.db.session() as session:
         order = await repo.order(session, order_id, lock=True)
         orphan = outcome.status == "succeeded"
         if order is not None:
+            if lines is not None:
+                repo.attach_lines(order, lines)
             orphan = await service.settle(session, ctx.events, order, outcome, utcnow(), deadline)
+            await repo.load_lines(session, order)
         crash_point(ctx.settings, "settling")
+    if order is not None and order.status == "paid":
+        paid_here(ctx).add(order_id)  # committed: payments' PaymentSucceeded can skip it
     if orphan:
         await refund_orphan(ctx, outcome)
+    return order
 
 
 async def refund_orphan(ctx: ServiceContext, outcome: ChargeOutcome) -> None:

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from lugx.platform.money import Money
+from lugx.services.payments.schemas import CardIn
 
 PaymentMethod = Literal["wallet", "card"]
 Source = Literal["purchase", "gift", "free", "key"]
@@ -23,19 +24,11 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class CardInput(Strict):
-    """Checked for form (lugx.platform.cards: 422 before any order), then handed to payments
-    as is and never stored here; whether it pays is the processor's answer."""
-
-    number: Annotated[str, StringConstraints(min_length=1, max_length=32)]
-    exp_month: Annotated[int, Field(ge=-1_000, le=1_000)]
-    exp_year: Annotated[int, Field(ge=-10_000, le=10_000)]
-    cvc: Annotated[str, StringConstraints(min_length=1, max_length=8)]
-
-
 class CheckoutRequest(Strict):
     payment_method: PaymentMethod
-    card: CardInput | None = None
+    # Payments' own card body: checked for form here (lugx.platform.cards: a 422 before any
+    # order), then handed to payments as it is and never stored by purchases.
+    card: CardIn | None = None
 
     @model_validator(mode="after")
     def _card_with_card(self) -> CheckoutRequest:

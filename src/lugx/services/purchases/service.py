@@ -6,6 +6,7 @@ caller's session and flush; they never commit."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.platform.errors import NotFound
 from lugx.platform.events import EventBus
+from lugx.platform.money import Money
 from lugx.services.purchases import library
 from lugx.services.purchases import repository as repo
 from lugx.services.purchases.models import Order, OrderLine
@@ -32,8 +34,9 @@ class ChargeOutcome:
     card_last4: str | None = None
 
 
-def money(amount: int, currency: str = "USD") -> dict[str, Any]:
-    return {"amount": amount, "currency": currency}
+def money(amount: int, currency: str) -> dict[str, Any]:
+    """Money as an event payload carries it (plain JSON)."""
+    return Money(amount=amount, currency=currency).model_dump()
 
 
 def line_payload(line: OrderLine, currency: str) -> dict[str, Any]:
@@ -58,10 +61,15 @@ def order_payload(order: Order) -> dict[str, Any]:
 
 
 async def owned_order(
-    session: AsyncSession, order_id: uuid.UUID, user_id: uuid.UUID, *, admin: bool = False
+    session: AsyncSession,
+    order_id: uuid.UUID,
+    user_id: uuid.UUID,
+    *,
+    admin: bool = False,
+    lines: bool = True,
 ) -> Order:
     """The order if the caller may see it; anyone else's is a 404, never a 403."""
-    order = await repo.order(session, order_id)
+    order = await repo.order(session, order_id, lines=lines)
     if order is None or (order.user_id != user_id and not admin):
         raise NotFound("No such order", code="order-not-found")
     return order
@@ -70,53 +78,95 @@ async def owned_order(
 # --- checkout: placing and pricing ----------------------------------------------------------
 
 
-def new_order(user_id: uuid.UUID, key: str, method: str) -> Order:
-    return Order(
-        id=uuid.uuid4(),
-        user_id=user_id,
-        idempotency_key=key,
-        open_user_id=user_id,
-        status="pending",
-        payment_method=method,
-    )
+def new_order(
+    order_id: uuid.UUID, user_id: uuid.UUID, key: str, method: str, now: datetime
+) -> dict[str, Any]:
+    """The row of a new order: pending, holding the player's one open-checkout slot."""
+    return {
+        "id": order_id,
+        "user_id": user_id,
+        "idempotency_key": key,
+        "open_user_id": user_id,
+        "status": "pending",
+        "payment_method": method,
+        "currency": "USD",
+        "subtotal": 0,
+        "discount": 0,
+        "total": 0,
+        "priced": False,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def refused_line(
+    buyer: uuid.UUID, lines: Sequence[OrderLine], owned: set[tuple[uuid.UUID, int]]
+) -> OrderLine | None:
+    """The first line whose every app its receiver (the buyer, or a gift's recipient) owns."""
+    for line in lines:
+        receiver = line.recipient_id or buyer
+        if all((receiver, int(item["app_id"])) in owned for item in line.grants):
+            return line
+    return None
+
+
+def wanted_apps(buyer: uuid.UUID, lines: Sequence[OrderLine]) -> dict[uuid.UUID, set[int]]:
+    """The app_ids each receiver of the lines would get (to ask which they own already)."""
+    wanted: dict[uuid.UUID, set[int]] = {}
+    for line in lines:
+        receiver = line.recipient_id or buyer
+        wanted.setdefault(receiver, set()).update(int(item["app_id"]) for item in line.grants)
+    return wanted
 
 
 async def store_prices(
     session: AsyncSession,
     bus: EventBus,
-    order: Order,
+    order_id: uuid.UUID,
     lines: list[OrderLine],
     *,
     subtotal: int,
     discount: int,
     total: int,
     coupon_code: str | None,
-) -> None:
-    """Freeze the priced cart on the order (once) and tell OrderPlaced."""
-    if order.priced:
-        return
+    now: datetime,
+) -> Order | None:
+    """Freeze the priced cart on the order and tell OrderPlaced: once, and only while the order
+    is still pending. Returns the priced order with its lines, or None."""
+    order = await repo.price_order(
+        session,
+        order_id,
+        subtotal=subtotal,
+        discount=discount,
+        total=total,
+        coupon_code=coupon_code,
+        now=now,
+    )
+    if order is None:
+        return None
     for position, line in enumerate(lines):
-        line.position = position
-        order.lines.append(line)
-    order.subtotal, order.discount, order.total = subtotal, discount, total
-    order.coupon_code, order.priced = coupon_code, True
-    await session.flush()
+        line.id, line.order_id, line.position = uuid.uuid4(), order.id, position
+    await repo.insert_lines(session, lines)
+    repo.attach_lines(order, lines)
     payload = order_payload(order)
     del payload["coupon_code"]
     await bus.publish(session, "OrderPlaced", str(order.id), payload)
+    return order
 
 
-async def discard(session: AsyncSession, bus: EventBus, order: Order, reason: str) -> None:
+async def discard(session: AsyncSession, bus: EventBus, order_id: uuid.UUID, reason: str) -> None:
     """A checkout refused before any money moved: the order never existed for the player.
-    OrderFailed still goes out so shopping releases what it reserved for the order id."""
+    OrderFailed still goes out so shopping releases what it reserved for the order id. An order
+    that moved on meanwhile (failed by the recovery loop, which told OrderFailed) is left."""
+    user_id = await repo.delete_unpaid_order(session, order_id)
+    if user_id is None:
+        return
     await bus.publish(
         session,
         "OrderFailed",
-        str(order.id),
-        {"order_id": str(order.id), "user_id": str(order.user_id), "reason": reason},
+        str(order_id),
+        {"order_id": str(order_id), "user_id": str(user_id), "reason": reason},
     )
-    await session.delete(order)
-    await session.flush()
 
 
 # --- settling a charge ----------------------------------------------------------------------
@@ -156,21 +206,20 @@ async def mark_paid(session: AsyncSession, bus: EventBus, order: Order, now: dat
     if order.status in PAID or order.status == "refunded":
         return
     move(order, "paid", now)
-    for line in order.lines:
-        for item in line.grants:
-            await library.grant(
-                session,
-                bus,
-                library.Grant(
-                    user_id=line.recipient_id or order.user_id,
-                    app_id=int(item["app_id"]),
-                    title=str(item["title"]),
-                    source="gift" if line.recipient_id else "purchase",
-                    order_id=order.id,
-                    gifted_by=order.user_id if line.recipient_id else None,
-                ),
-                now,
-            )
+    await repo.load_lines(session, order)
+    grants = [
+        library.Grant(
+            user_id=line.recipient_id or order.user_id,
+            app_id=int(item["app_id"]),
+            title=str(item["title"]),
+            source="gift" if line.recipient_id else "purchase",
+            order_id=order.id,
+            gifted_by=order.user_id if line.recipient_id else None,
+        )
+        for line in order.lines
+        for item in line.grants
+    ]
+    await library.grant_all(session, bus, grants, now)
     await session.flush()
     await bus.publish(session, "OrderPaid", str(order.id), order_payload(order))
 
@@ -209,7 +258,7 @@ async def complete(
     session: AsyncSession, bus: EventBus, order_id: uuid.UUID, now: datetime
 ) -> None:
     """Shopping cleared the cart of a paid order: the order is done, its receipt issued."""
-    order = await repo.order(session, order_id, lock=True)
+    order = await repo.order(session, order_id, lock=True, lines=True)  # for the receipt
     if order is None or order.status != "paid":
         return
     move(order, "completed", now)
