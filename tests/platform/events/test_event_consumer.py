@@ -18,6 +18,7 @@ from lugx.platform.events import (
     InProcessTransport,
     OutboxRelay,
     ReplayFailed,
+    SkipWhen,
     publish,
 )
 from lugx.platform.events.admin import (
@@ -55,6 +56,21 @@ async def test_handles_an_event_once(env: EventsEnv) -> None:
     assert await env.count(env.effects) == 1
     (effect,) = await env.rows(env.effects)
     assert (effect.event_id, effect.note) == (event.id, "hello")
+
+
+async def test_an_event_its_handler_knows_is_applied_costs_nothing(env: EventsEnv) -> None:
+    """SkipWhen: an event `applied` says is done is acknowledged without running the handler
+    or writing an inbox row; any other is handled as usual, once."""
+    done: set[uuid.UUID] = set()
+    handler = SkipWhen(env.effect_handler(), lambda event: event.id in done)
+    consumer = Consumer("catalog", env.db, env.tables, {"OrderPaid": handler}, max_attempts=3)
+    repeat, fresh = paid("repeat"), paid("fresh")
+    done.add(repeat.id)
+    for _ in range(2):
+        await consumer.handle(repeat)
+        await consumer.handle(fresh)
+    assert [row.note for row in await env.rows(env.effects)] == ["fresh"]
+    assert await env.count(env.tables.inbox) == 1
 
 
 async def test_concurrent_deliveries_of_one_event_have_one_effect(env: EventsEnv) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import structlog
 from sqlalchemy import insert, select, update
@@ -36,6 +36,22 @@ from lugx.platform.events.envelope import Event
 from lugx.platform.events.tables import INBOX_DEAD, INBOX_DONE, INBOX_FAILED, EventTables
 
 Handler = Callable[[AsyncSession, Event], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class SkipWhen:
+    """A handler, and a test that says, without a query, that an event only repeats what this
+    service has already done and committed (say, an order its own request just paid). Such an
+    event is acknowledged with no transaction and no inbox row; any other runs the handler as
+    usual. `applied` must never say True for an event whose effect is not yet durable, and a
+    True must stay true: a redelivery asks it again."""
+
+    handler: Handler
+    applied: Callable[[Event], bool]
+
+    async def __call__(self, session: AsyncSession, event: Event) -> None:
+        await self.handler(session, event)
+
 
 log = structlog.get_logger(__name__)
 
@@ -67,6 +83,8 @@ class Consumer:
         handler = self.handlers.get(event.type)
         if handler is None:
             log.warning("event has no handler", consumer=self.name, **_fields(event))
+            return
+        if isinstance(handler, SkipWhen) and handler.applied(event):
             return
         try:
             async with self.db.session(write=True) as session:

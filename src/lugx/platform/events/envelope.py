@@ -58,7 +58,12 @@ class Event(BaseModel):
 def json_payload(payload: dict[str, Any]) -> dict[str, Any]:
     """The payload as a consumer will see it: plain JSON types only (UUIDs and datetimes become
     strings). Raises `TypeError` for anything JSON cannot carry."""
-    value = orjson.loads(orjson.dumps(payload, option=orjson.OPT_UTC_Z))
+    return plain_object(orjson.dumps(payload, option=orjson.OPT_UTC_Z))
+
+
+def plain_object(as_json: bytes) -> dict[str, Any]:
+    """A payload already written as JSON, read back as a consumer will see it."""
+    value = orjson.loads(as_json)
     if not isinstance(value, dict):
         raise TypeError("an event payload must be a JSON object")
     return value

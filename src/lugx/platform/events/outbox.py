@@ -7,15 +7,16 @@ event vanishes with the change; if the process dies after the commit, the relay 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import orjson
+from sqlalchemy import Insert, Table, insert
 from sqlalchemy import event as sa_event
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from lugx.platform.events.envelope import Event, json_payload
+from lugx.platform.events.envelope import Event, plain_object
 from lugx.platform.events.tables import EventTables
 from lugx.platform.events.transport import Notify
 
@@ -36,21 +37,30 @@ async def publish(
 
     The returned event is what consumers will receive: its payload has been through JSON.
     """
+    as_json = orjson.dumps(payload, option=orjson.OPT_UTC_Z)
     event = Event(
-        type=type, version=version, producer=producer, key=key, payload=json_payload(payload)
+        type=type, version=version, producer=producer, key=key, payload=plain_object(as_json)
     )
-    await session.execute(insert(tables.outbox).values(**outbox_row(event)))
+    await session.execute(_insert_into(tables.outbox), outbox_row(event, as_json))
     return event
 
 
-def outbox_row(event: Event) -> dict[str, Any]:
+@functools.cache
+def _insert_into(outbox: Table) -> Insert:
+    # Built once per table and given its values as parameters: a statement built around its
+    # values costs about as much to make (and to find in the compiled cache) as to run.
+    return insert(outbox)
+
+
+def outbox_row(event: Event, payload_json: bytes | None = None) -> dict[str, Any]:
+    """The outbox row of `event` (`payload_json`: its payload already as JSON)."""
     return {
         "id": event.id,
         "type": event.type,
         "version": event.version,
         "key": event.key,
         "producer": event.producer,
-        "payload": orjson.dumps(event.payload).decode(),
+        "payload": (payload_json or orjson.dumps(event.payload)).decode(),
         "occurred_at": event.occurred_at,
         "attempts": 0,
         "next_attempt_at": event.occurred_at,

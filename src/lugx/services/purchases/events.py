@@ -8,7 +8,7 @@ Consumed:
 - `PaymentSucceeded` (payments): the order is paid (a card confirmed after the checkout
   answered, or the answer to the checkout was lost). Money for an order that failed or expired
   meanwhile is refunded. For an order this process's checkout has just paid (the usual case),
-  the event only repeats that and is acknowledged without a read (paid_here.py).
+  the event only repeats that and is acknowledged without a transaction (paid_here.py).
 - `PaymentFailed` (payments): an order still open fails.
 - `CartCleared` (shopping): a paid order is completed and its receipt issued.
 Each handler is idempotent on top of the inbox: it only moves an order that is still where the
@@ -23,7 +23,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.platform.db import utcnow
-from lugx.platform.events import Event, Handler
+from lugx.platform.events import Event, Handler, SkipWhen
 from lugx.platform.service import ServiceContext
 from lugx.services.purchases import repository as repo
 from lugx.services.purchases import saga, service
@@ -36,8 +36,6 @@ def consumers(ctx: ServiceContext) -> dict[str, Handler]:
 
     async def payment_succeeded(session: AsyncSession, event: Event) -> None:
         payload = event.payload
-        if uuid.UUID(payload["order_id"]) in paid_here(ctx):
-            return  # the checkout paid it: the event repeats that, there is nothing to read
         outcome = ChargeOutcome(
             status="succeeded",
             charge_id=uuid.UUID(payload["charge_id"]),
@@ -61,7 +59,10 @@ def consumers(ctx: ServiceContext) -> dict[str, Handler]:
         await service.complete(session, ctx.events, uuid.UUID(event.payload["order_id"]), utcnow())
 
     return {
-        "PaymentSucceeded": payment_succeeded,
+        # The checkout that paid the order in this process: the event repeats it (paid_here.py).
+        "PaymentSucceeded": SkipWhen(
+            payment_succeeded, lambda event: uuid.UUID(event.payload["order_id"]) in paid_here(ctx)
+        ),
         "PaymentFailed": payment_failed,
         "CartCleared": cart_cleared,
     }
