@@ -102,32 +102,37 @@ def test_a_failed_reviews_seeding_stops_the_bench_and_is_not_kept(
 
 
 class FakeReviews:
-    """Just enough of the API for the setups: sign-up, the summary, the lists and votes."""
+    """Just enough of the API for the setups: sign-up, the bench game bought by card, the
+    player's own review (posted, flipped, deleted), the summary and the lists."""
 
     def __init__(self, *, headers: dict[str, str] | None = None, total: int = 100_000) -> None:
         self.headers = headers or {}
         self.total = total
-        self.votes: list[Any] = []  # (method, value)
+        self.changes: list[Any] = []  # (method, what) of the bench player's writes
         self.reads: list[str] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
+        body = json.loads(request.content) if request.content else {}
         if path == "/api/v1/users/register":
             return httpx.Response(201, json={})
         if path == "/api/v1/users/login":
             return httpx.Response(200, json={"access_token": "token"})
-        if path.endswith("/votes/helpful"):
+        if path == "/api/v1/catalog/games/10":
+            return httpx.Response(200, json={"final_price": {"amount": 999, "currency": "USD"}})
+        if request.method != "GET":
             assert request.headers["authorization"] == "Bearer token"
-            body = json.loads(request.content) if request.content else {}
-            self.votes.append((request.method, body.get("value")))
-            return httpx.Response(200, json={})
+            self.changes.append((request.method, path, body.get("recommended")))
+            if path == "/api/v1/purchases/checkout":
+                return httpx.Response(201, json={"status": "paid"})
+            if path == "/api/v1/reviews/games/10/reviews":
+                return httpx.Response(201, json={"id": "mine"})
+            return httpx.Response(204 if request.method == "DELETE" else 200, json={})
         self.reads.append(str(request.url))
         if path.endswith("/summary"):
             return httpx.Response(
                 200, json={"all_time": {"total": self.total}}, headers=self.headers
             )
-        if request.url.params.get("sort") == "recent":
-            return httpx.Response(200, json={"items": [{"id": "r-1"}], "next_cursor": None})
         return httpx.Response(200, json={"items": [{"id": "r-2"}]}, headers=self.headers)
 
 
@@ -138,20 +143,28 @@ async def run_setup(api: FakeReviews, name: str) -> Any:
 
 
 @pytest.mark.parametrize("name", ["reviews-helpful", "reviews-summary"])
-async def test_uncached_reads_are_measured_after_votes_and_the_data_left_as_loaded(
+async def test_uncached_reads_are_measured_after_changes_and_the_data_left_as_loaded(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(reviews, "COLD_READS", 6)
+    monkeypatch.setattr(reviews, "SETTLE_SECONDS", 0)
     api = FakeReviews()
     request = await run_setup(api, name)
     path = reviews.HELPFUL_PATH if name == "reviews-helpful" else reviews.SUMMARY_PATH
     assert (request.method, request.path, request.paths) == ("GET", path, ())
-    # Helpful and not helpful in turn on the newest review, then the vote taken back.
-    assert api.votes == [("PUT", n % 2 == 0) for n in range(6)] + [("DELETE", None)]
-    # The reads after votes carry a query string the edge cache has never seen.
-    assert sum(read.split("fresh=")[0].rstrip("?&").endswith(path) for read in api.reads) >= 7
+    # The bench player buys the game, reviews it, flips the review before each read (a change
+    # to the counts), and deletes it at the end: the counts are back as loaded.
+    assert api.changes == [
+        ("POST", "/api/v1/shopping/cart/items", None),
+        ("POST", "/api/v1/purchases/checkout", None),
+        ("POST", "/api/v1/reviews/games/10/reviews", True),
+        *[("PATCH", "/api/v1/reviews/mine", n % 2 == 1) for n in range(6)],
+        ("DELETE", "/api/v1/reviews/mine", None),
+    ]
+    # The reads after changes carry a query string the edge cache has never seen.
+    assert sum("fresh=" in read and path.split("?")[0] in read for read in api.reads) == 6
     assert "100,000 reviews" in request.note
-    assert "6 reads right after a vote" in request.note
+    assert "6 reads right after a change" in request.note
     assert "p99" in request.note
 
 
@@ -163,7 +176,7 @@ async def test_reads_the_edge_cache_could_answer_are_refused(headers: dict[str, 
     api = FakeReviews(headers=headers)
     with pytest.raises(BenchError, match=r"edge cache|shareable"):
         await run_setup(api, "reviews-helpful")
-    assert api.votes == []
+    assert api.changes == []
 
 
 async def test_a_game_without_reviews_is_refused() -> None:
