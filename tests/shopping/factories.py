@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import orjson
+import pytest
 from sqlalchemy import select
 
 from lugx.platform.bootstrap import Platform
+from lugx.platform.clients import ServiceClient
 from lugx.platform.events import Event
 from lugx.services.shopping.client import ShoppingClient
 from lugx.services.shopping.models import EVENTS
@@ -98,3 +101,41 @@ async def deliver(platform: Platform, type: str, payload: dict[str, Any], **enve
     )
     await platform.runtimes["shopping"].ctx.events.consumer.handle(event)
     return event
+
+
+@contextmanager
+def service_calls(
+    monkeypatch: pytest.MonkeyPatch, before: Callable[[str], Awaitable[None]] | None = None
+) -> Iterator[list[str]]:
+    """The calls typed clients make inside the block, as `"<Client> <path>"` (a user's id in a
+    path is kept: it tells owners apart). `before` runs ahead of each call, given that."""
+    made: list[str] = []
+    request = ServiceClient.request
+
+    async def counted(self: ServiceClient, method: str, path: str, **kwargs: Any) -> Any:
+        call = f"{type(self).__name__} {path}"
+        made.append(call)
+        if before is not None:
+            await before(call)
+        return await request(self, method, path, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ServiceClient, "request", counted)
+        yield made
+
+
+def writer_free(platform: Platform, service: str = "shopping") -> Callable[[str], Awaitable[None]]:
+    """A `before` for `service_calls`: take the service's writer, and fail if it does not come
+    (the request being served holds it while it calls out: on SQLite it would never come)."""
+
+    async def take(_call: str) -> None:
+        async def write() -> None:
+            async with database_of(platform, service).session():
+                pass
+
+        try:
+            await asyncio.wait_for(write(), timeout=10)
+        except TimeoutError:
+            raise AssertionError(f"{service} calls another service holding its writer") from None
+
+    return take

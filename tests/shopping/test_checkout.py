@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.platform.bootstrap import Platform
 from lugx.platform.errors import Conflict, Forbidden
-from lugx.services.shopping.models import Cart, Coupon, CouponUse
+from lugx.services.shopping.models import Cart, CartItem, Coupon, CouponUse
 from lugx.services.shopping.service import CHECKOUT_HOLD
 from tests.catalog.factories import admin_account
 from tests.conftest import database_of
@@ -26,9 +28,12 @@ from tests.shopping.factories import (
     games,
     make_coupon,
     published,
+    service_calls,
     shopping_as,
 )
 from tests.users.factories import Account, signed_up
+
+Changer = Callable[[AsyncSession, Cart], Awaitable[None]]
 
 
 async def coupon_state(platform: Platform, code: str) -> tuple[int, list[str]]:
@@ -247,3 +252,57 @@ async def test_a_checkout_whose_order_never_came_lets_go_of_the_cart(
     assert (await cart_of(client, player))["checkout_in_progress"] is False
     retried = await shopping.checkout(uuid.UUID(player.id), uuid.uuid4())
     assert retried.total.amount == 1000
+
+
+async def test_a_cart_changed_while_it_was_priced_is_not_frozen(
+    client: httpx.AsyncClient, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between the read and the write the catalog and purchases are asked: a change the player
+    makes meanwhile (another tab) refuses the checkout, reserving and holding nothing."""
+    admin = await admin_account(client, platform)
+    _, (game, other, third) = await games(client, platform, 2000, 1000, 500)
+    await make_coupon(client, admin, code="RACE10", percent=10)
+    friend = await signed_up(client)
+
+    async def line_gone(session: AsyncSession, cart: Cart) -> None:
+        await session.execute(delete(CartItem).where(CartItem.app_id == other["app_id"]))
+
+    async def line_added(session: AsyncSession, cart: Cart) -> None:
+        session.add(CartItem(cart_id=cart.id, app_id=third["app_id"], title="3", type="game"))
+
+    async def line_swapped(session: AsyncSession, cart: Cart) -> None:
+        await line_gone(session, cart)
+        await line_added(session, cart)
+
+    async def now_a_gift(session: AsyncSession, cart: Cart) -> None:
+        await session.execute(
+            update(CartItem)
+            .where(CartItem.app_id == other["app_id"])
+            .values(recipient_id=uuid.UUID(friend.id))
+        )
+
+    async def coupon_off(session: AsyncSession, cart: Cart) -> None:
+        cart.coupon_code = None
+
+    for change in (line_gone, line_added, line_swapped, now_a_gift, coupon_off):
+        player = await shopper(client, [game["app_id"], other["app_id"]], "RACE10")
+
+        async def meanwhile(call: str, change: Changer = change, player: Account = player) -> None:
+            if call.startswith("CatalogClient"):
+                async with database_of(platform, "shopping").session() as session:
+                    cart = (
+                        await session.execute(
+                            select(Cart).where(Cart.user_id == uuid.UUID(player.id))
+                        )
+                    ).scalar_one()
+                    await change(session, cart)
+
+        with service_calls(monkeypatch, before=meanwhile), pytest.raises(Conflict) as refused:
+            await shopping_as(platform).checkout(uuid.UUID(player.id), uuid.uuid4())
+        assert refused.value.code == "cart-changed", change.__name__
+        assert (await cart_of(client, player))["checkout_in_progress"] is False
+        assert await coupon_state(platform, "RACE10") == (0, [])
+    # Unchanged, the same cart is frozen.
+    player = await shopper(client, [game["app_id"], other["app_id"]], "RACE10")
+    frozen = await shopping_as(platform).checkout(uuid.UUID(player.id), uuid.uuid4())
+    assert frozen.discount.amount == 300

@@ -17,6 +17,7 @@ from lugx.services.catalog.schemas import (
     PriceRead,
     PublisherRead,
     SearchPage,
+    Sellable,
     ShelfPage,
     SuggestPage,
 )
@@ -26,6 +27,7 @@ _GENRES = TypeAdapter(list[GenreRead])
 _PUBLISHERS = TypeAdapter(list[PublisherRead])
 _SUMMARIES = TypeAdapter(list[GameSummary])
 _DISCOUNTS = TypeAdapter(list[DiscountRead])
+_SELLABLES = TypeAdapter(dict[str, Sellable])
 
 
 class CatalogClient(ServiceClient):
@@ -51,6 +53,16 @@ class CatalogClient(ServiceClient):
             "GET", f"/internal/v1/catalog/games/{app_id}/members/{user_id}"
         )
         return GameManagers.model_validate_json(response.content).member
+
+    async def sellables(self, app_ids: list[int]) -> dict[int, Sellable]:
+        """What selling these items needs of them now (status, title, type, image, USD price,
+        a bundle's items and discount), by app_id: unknown ones are left out, the items of the
+        bundles among them are added. At most `internal_routes.SELLABLES_PER_CALL` app_ids.
+        Needs a service token (`ctx.client(CatalogClient)` from shopping or purchases)."""
+        response = await self.request(
+            "GET", "/internal/v1/catalog/sellables", params={"app_ids": app_ids}
+        )
+        return {int(k): v for k, v in _SELLABLES.validate_json(response.content).items()}
 
     # -- the web store front: shelves, search, and the publisher's pages -------------------
 

@@ -1,17 +1,25 @@
 """Endpoints only other services call (`require_service`): what they must ask of the catalog
-that the public API does not answer."""
+that the public API does not answer, or answers at more cost than they need."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from lugx.platform.auth.service_calls import require_service
-from lugx.platform.db import DbSession
+from lugx.platform.db import DbSession, utcnow
 from lugx.platform.errors import NotFound
+from lugx.platform.money import Money
 from lugx.services.catalog import repository as repo
-from lugx.services.catalog.schemas import GameManagers
+from lugx.services.catalog.models import Game
+from lugx.services.catalog.pricing import quote
+from lugx.services.catalog.schemas import GameManagers, Sellable
+
+# A full cart (shopping.service.MAX_CART_ITEMS) and then some.
+SELLABLES_PER_CALL = 200
 
 router = APIRouter(
     prefix="/internal/v1/catalog",
@@ -30,3 +38,42 @@ async def game_member(app_id: int, user_id: uuid.UUID, session: DbSession) -> Ga
         raise NotFound(f"No game with app_id {app_id}")
     member = await repo.is_member(session, game.publisher_id, user_id)
     return GameManagers(app_id=app_id, publisher_id=game.publisher_id, member=member)
+
+
+@router.get("/sellables", response_model=dict[str, Sellable])
+async def sellables(
+    session: DbSession,
+    app_ids: Annotated[list[int], Query(min_length=1, max_length=SELLABLES_PER_CALL)],
+) -> dict[str, Sellable]:
+    """What a cart needs of these items now, by app_id, whatever their status (the caller
+    decides what a draft means to it): unknown app_ids are left out. The items of a bundle among
+    them come too, so that its "complete the set" price needs no second call. One query, two
+    when there are bundles."""
+    now = utcnow()
+    games = await repo.sellable_games(session, app_ids)
+    bundles = [game.id for game in games if game.type == "bundle"]
+    found = {game.app_id: game for game in games}
+    items_of: dict[uuid.UUID, list[int]] = {}
+    for bundle_id, item in await repo.bundle_contents(session, bundles):
+        items_of.setdefault(bundle_id, []).append(item.app_id)
+        found.setdefault(item.app_id, item)
+    return {
+        str(app_id): _sellable(game, now, items_of.get(game.id, []))
+        for app_id, game in found.items()
+    }
+
+
+def _sellable(game: Game, now: datetime, bundle_items: list[int]) -> Sellable:
+    price = quote(game, now)  # in USD, as `GET /prices` answers by default
+    return Sellable(
+        app_id=game.app_id,
+        type=game.type,
+        status=game.status,
+        title=game.title,
+        header_image=game.header_image,
+        price=Money(amount=price.amount, currency=price.currency),
+        final_price=Money(amount=price.final, currency=price.currency),
+        discount_percent=price.discount_percent,
+        bundle_items=bundle_items,
+        bundle_discount_percent=game.bundle_discount_percent,
+    )

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 
 from lugx.services.catalog.models import (
     AppNumber,
@@ -256,3 +257,44 @@ async def discounts_to_announce(
         .order_by(Discount.starts_at)
         .limit(limit),
     )
+
+
+# --- what other services sell (internal_routes.sellables) -----------------------------------
+
+# Enough of a game to name it and price it (`pricing.quote`): the rest of the row stays unread.
+_SELLABLE = load_only(
+    Game.app_id,
+    Game.type,
+    Game.status,
+    Game.title,
+    Game.header_image,
+    Game.base_price,
+    Game.discount_percent,
+    Game.discount_starts_at,
+    Game.discount_ends_at,
+    Game.bundle_discount_percent,
+)
+
+
+async def sellable_games(session: AsyncSession, app_ids: Sequence[int]) -> list[Game]:
+    """These games (any status), loaded only as far as selling them needs."""
+    if not app_ids:
+        return []
+    return await _all(session, select(Game).options(_SELLABLE).where(Game.app_id.in_(app_ids)))
+
+
+async def bundle_contents(
+    session: AsyncSession, bundle_ids: Sequence[uuid.UUID]
+) -> list[tuple[uuid.UUID, Game]]:
+    """The items of these bundles (any status) with their bundle's id, each bundle's in its
+    order; loaded as `sellable_games` loads them. One query for all the bundles."""
+    if not bundle_ids:
+        return []
+    result = await session.execute(
+        select(BundleItem.bundle_id, Game)
+        .join(Game, Game.id == BundleItem.item_id)
+        .options(_SELLABLE)
+        .where(BundleItem.bundle_id.in_(bundle_ids))
+        .order_by(BundleItem.bundle_id, BundleItem.position)
+    )
+    return [(bundle_id, item) for bundle_id, item in result.all()]

@@ -301,3 +301,21 @@ class ShelfPage(BaseModel):
 
 
 JsonDict = dict[str, Any]
+
+
+class Sellable(BaseModel):
+    """Internal (shopping, purchases): what selling one item needs to know of it now. Prices are
+    in USD, the store's base currency, by the rule of `GET /prices` (a bundle's are its own
+    listing's: "complete the set" depends on who will own it, and is the caller's to work out
+    from `bundle_items`)."""
+
+    app_id: int
+    type: GameType
+    status: Literal["draft", "published", "unpublished"]
+    title: str
+    header_image: str | None
+    price: Money
+    final_price: Money
+    discount_percent: int
+    bundle_items: list[int] = Field(description="For bundles: the app_ids it holds, in order")
+    bundle_discount_percent: int

@@ -29,7 +29,7 @@ from lugx.platform.db import utcnow
 from lugx.platform.events import Event, EventBus, Handler
 from lugx.platform.service import ServiceContext
 from lugx.services.shopping import repository as repo
-from lugx.services.shopping.models import Checkout, Coupon, KnownPrice
+from lugx.services.shopping.models import Coupon, KnownPrice
 
 
 def _money(amount: int) -> dict[str, Any]:
@@ -43,43 +43,29 @@ def _uuid(value: Any) -> uuid.UUID | None:
 # --- orders ---------------------------------------------------------------------------------
 
 
-async def _settle_checkout(
-    session: AsyncSession, order_id: uuid.UUID, user_id: uuid.UUID, status: str
-) -> bool:
-    """Mark the order's checkout settled; False if it already was (a redelivery)."""
-    done = await repo.checkout(session, order_id)
-    if done is not None and done.status != "open":
-        return False
-    if done is None:
-        # An order shopping never froze (or one whose record was lost): still settle it once.
-        session.add(
-            Checkout(
-                order_id=order_id, user_id=user_id, snapshot={}, status=status, settled_at=utcnow()
-            )
-        )
-    else:
-        done.status, done.settled_at = status, utcnow()
-    await repo.unmark_checkout(session, user_id, order_id)
-    return True
-
-
 async def order_paid(session: AsyncSession, bus: EventBus, payload: dict[str, Any]) -> None:
+    """Settle the order's checkout once (an order never frozen here is recorded too), free the
+    cart's checkout slot, take the bought lines out of the cart, confirm the coupon use."""
     order_id, user_id = uuid.UUID(payload["order_id"]), uuid.UUID(payload["user_id"])
-    if not await _settle_checkout(session, order_id, user_id, "paid"):
-        return
+    now = utcnow()
+    frozen = await repo.settle_checkout(
+        session, order_id, user_id, "paid", now, record_unknown=True
+    )
+    if frozen is None:
+        return  # settled already
+    await repo.unmark_checkout(session, user_id, order_id)
     bought = [
         (int(line["app_id"]), _uuid(line.get("recipient_id"))) for line in payload.get("lines", [])
     ]
-    cart = await repo.cart_of(session, user_id)
-    if cart is not None:
-        await repo.remove_bought(session, cart.id, bought)
-    for use in await repo.uses_of_order(session, order_id):
-        if use.status == "released":  # released by a timeout, paid after all: it counts
-            coupon = await session.get(Coupon, use.coupon_id)
-            if coupon is not None:
-                coupon.uses += 1
-        use.status = "confirmed"
-    await session.flush()
+    await repo.remove_bought(session, user_id, bought)
+    if frozen.get("coupon"):  # a use is reserved with the snapshot that names its coupon
+        for use in await repo.uses_of_order(session, order_id):
+            if use.status == "released":  # released by a timeout, paid after all: it counts
+                coupon = await session.get(Coupon, use.coupon_id)
+                if coupon is not None:
+                    coupon.uses += 1
+            use.status = "confirmed"
+        await session.flush()
     await bus.publish(
         session,
         "CartCleared",
@@ -94,17 +80,20 @@ async def order_paid(session: AsyncSession, bus: EventBus, payload: dict[str, An
 
 async def order_released(session: AsyncSession, payload: dict[str, Any]) -> None:
     """The order failed or expired: its coupon use and the cart's checkout slot are free again;
-    the cart itself is left as it was."""
+    the cart itself is left as it was. An order never frozen here reserved nothing."""
     order_id, user_id = uuid.UUID(payload["order_id"]), uuid.UUID(payload["user_id"])
-    if await repo.checkout(session, order_id) is None:
-        return  # never checked out here: nothing was reserved
-    if not await _settle_checkout(session, order_id, user_id, "released"):
-        return
-    for use in await repo.uses_of_order(session, order_id):
-        if use.status == "reserved":
-            use.status = "released"
-            await repo.give_back_use(session, use.coupon_id)
-    await session.flush()
+    frozen = await repo.settle_checkout(
+        session, order_id, user_id, "released", utcnow(), record_unknown=False
+    )
+    if frozen is None:
+        return  # settled already, or never frozen here
+    await repo.unmark_checkout(session, user_id, order_id)
+    if frozen.get("coupon"):
+        for use in await repo.uses_of_order(session, order_id):
+            if use.status == "reserved":
+                use.status = "released"
+                await repo.give_back_use(session, use.coupon_id)
+        await session.flush()
 
 
 # --- prices ---------------------------------------------------------------------------------

@@ -10,7 +10,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from lugx.platform.money import Money
 from lugx.services.shopping.models import Coupon
+
+
+def usd(amount: int) -> Money:
+    """Carts, coupons and alerts are priced in USD, the store's base currency."""
+    return Money(amount=amount, currency="USD")
 
 
 def discounted(amount: int, percent: int) -> int:

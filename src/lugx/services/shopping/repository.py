@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, Table, and_, delete, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.platform.events._sql import insert_with_conflicts, rowcount
@@ -41,57 +41,111 @@ async def ensure_cart(session: AsyncSession, user_id: uuid.UUID) -> Cart:
     return cart
 
 
-async def cart_items(session: AsyncSession, cart_id: uuid.UUID) -> list[CartItem]:
-    result = await session.execute(
-        select(CartItem).where(CartItem.cart_id == cart_id).order_by(CartItem.added_at, CartItem.id)
+def _cart_rows(user_id: uuid.UUID) -> Select[Cart, CartItem]:
+    """The user's cart with each of its lines, in the order they were added (one row with no
+    line for an empty cart, none for no cart)."""
+    return (
+        select(Cart, CartItem)
+        .outerjoin(CartItem, CartItem.cart_id == Cart.id)
+        .where(Cart.user_id == user_id)
+        .order_by(CartItem.added_at, CartItem.id)
     )
-    return list(result.scalars())
 
 
-async def cart_item(session: AsyncSession, cart_id: uuid.UUID, app_id: int) -> CartItem | None:
+def _cart_and_lines(
+    rows: Sequence[tuple[Cart, CartItem | None]],
+) -> tuple[Cart | None, list[CartItem]]:
+    if not rows:
+        return None, []
+    return rows[0][0], [item for _, item in rows if item is not None]
+
+
+async def cart_with_items(
+    session: AsyncSession, user_id: uuid.UUID
+) -> tuple[Cart | None, list[CartItem]]:
+    """The user's cart (None: never made) and its lines, in one query."""
+    rows = (await session.execute(_cart_rows(user_id))).all()
+    return _cart_and_lines([(cart, item) for cart, item in rows])
+
+
+async def cart_for_checkout(
+    session: AsyncSession, user_id: uuid.UUID, order_id: uuid.UUID
+) -> tuple[Cart | None, list[CartItem], bool]:
+    """`cart_with_items`, and whether this order's checkout is recorded already (a retry):
+    still one query. Without a cart, that last is False whatever the truth."""
+    recorded = select(Checkout.order_id).where(Checkout.order_id == order_id).exists()
+    rows = (await session.execute(_cart_rows(user_id).add_columns(recorded))).all()
+    cart, items = _cart_and_lines([(cart, item) for cart, item, _ in rows])
+    return cart, items, bool(rows and rows[0][2])
+
+
+async def remove_line(session: AsyncSession, user_id: uuid.UUID, app_id: int) -> bool:
+    """Delete the app's line from the user's cart; False when there was none."""
+    cart_id = select(Cart.id).where(Cart.user_id == user_id).scalar_subquery()
     result = await session.execute(
-        select(CartItem).where(CartItem.cart_id == cart_id, CartItem.app_id == app_id)
+        delete(CartItem)
+        .where(CartItem.cart_id == cart_id, CartItem.app_id == app_id)
+        .execution_options(synchronize_session=False)
     )
-    return result.scalar_one_or_none()
+    return rowcount(result) == 1
 
 
-async def count_cart_items(session: AsyncSession, cart_id: uuid.UUID) -> int:
-    return int(await session.scalar(select(func.count()).where(CartItem.cart_id == cart_id)) or 0)
+Lines = Sequence[tuple[int, uuid.UUID | None]]  # (app_id, recipient_id or None: the buyer)
 
 
-async def remove_bought(
-    session: AsyncSession, cart_id: uuid.UUID, lines: Sequence[tuple[int, uuid.UUID | None]]
-) -> list[int]:
-    """Delete the cart lines an order bought (same app, same recipient); their app_ids."""
-    removed: list[int] = []
-    for app_id, recipient_id in lines:
-        same_recipient = (
-            CartItem.recipient_id.is_(None)
-            if recipient_id is None
-            else CartItem.recipient_id == recipient_id
-        )
-        result = await session.execute(
-            delete(CartItem).where(
-                CartItem.cart_id == cart_id, CartItem.app_id == app_id, same_recipient
-            )
-        )
-        if rowcount(result):
-            removed.append(app_id)
-    return removed
+def _any_of(lines: Lines) -> ColumnElement[bool]:
+    """A cart line that is one of these (same app, same recipient)."""
+    for_self = [app_id for app_id, recipient_id in lines if recipient_id is None]
+    same = [
+        and_(CartItem.app_id == app_id, CartItem.recipient_id == recipient_id)
+        for app_id, recipient_id in lines
+        if recipient_id is not None
+    ]
+    if for_self:
+        same.append(and_(CartItem.recipient_id.is_(None), CartItem.app_id.in_(for_self)))
+    return or_(false(), *same)
+
+
+async def remove_bought(session: AsyncSession, user_id: uuid.UUID, lines: Lines) -> None:
+    """Delete from the user's cart the lines an order bought: one statement for them all."""
+    if not lines:
+        return
+    cart_id = select(Cart.id).where(Cart.user_id == user_id).scalar_subquery()
+    await session.execute(
+        delete(CartItem)
+        .where(CartItem.cart_id == cart_id, _any_of(lines))
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def mark_checkout(
-    session: AsyncSession, user_id: uuid.UUID, order_id: uuid.UUID, now: datetime, stale: datetime
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    order_id: uuid.UUID,
+    now: datetime,
+    stale: datetime,
+    *,
+    lines: Lines,
+    coupon_code: str | None,
 ) -> bool:
-    """Take the cart's one checkout slot for this order, atomically: free, or held by a
-    checkout started before `stale` (its order never came to anything)."""
+    """Take the cart's one checkout slot for this order, atomically, if the cart is still as it
+    was priced (exactly these lines, this coupon): the slot free, or held by a checkout started
+    before `stale` (its order never came to anything). One conditional UPDATE: False when the
+    slot is taken or the cart changed (`cart_with_items` tells which)."""
+    in_cart = CartItem.cart_id == Cart.id
+    every_line = select(func.count()).where(in_cart).scalar_subquery()
+    priced_lines = select(func.count()).where(in_cart, _any_of(lines)).scalar_subquery()
     result = await session.execute(
         update(Cart)
         .where(
             Cart.user_id == user_id,
             or_(Cart.checkout_order_id.is_(None), Cart.checkout_started_at < stale),
+            Cart.coupon_code.is_(None) if coupon_code is None else Cart.coupon_code == coupon_code,
+            every_line == len(lines),
+            priced_lines == len(lines),  # one line per app in a cart: the same lines
         )
         .values(checkout_order_id=order_id, checkout_started_at=now)
+        .execution_options(synchronize_session=False)
     )
     return rowcount(result) == 1
 
@@ -106,6 +160,50 @@ async def unmark_checkout(session: AsyncSession, user_id: uuid.UUID, order_id: u
 
 async def checkout(session: AsyncSession, order_id: uuid.UUID) -> Checkout | None:
     return await session.get(Checkout, order_id)
+
+
+async def settle_checkout(
+    session: AsyncSession,
+    order_id: uuid.UUID,
+    user_id: uuid.UUID,
+    status: str,
+    now: datetime,
+    *,
+    record_unknown: bool,
+) -> dict[str, Any] | None:
+    """Mark the order's checkout `status` if it is still open, in one statement: its frozen
+    snapshot then, None when it was settled already (or never frozen here). `record_unknown`:
+    an order never frozen here is recorded as settled now (snapshot `{}`), so news of it is
+    acted on once. Concurrent settles of one order: one gets the snapshot (a row lock on
+    PostgreSQL, the one writer on SQLite)."""
+    table = cast(Table, Checkout.__table__)
+    open_ = table.c.status == "open"
+    statement: Any
+    if record_unknown:
+        statement = (
+            insert_with_conflicts(session.get_bind().dialect.name, table)
+            .values(
+                order_id=order_id,
+                user_id=user_id,
+                snapshot={},
+                status=status,
+                created_at=now,
+                settled_at=now,
+            )
+            .on_conflict_do_update(
+                index_elements=["order_id"],
+                set_={"status": status, "settled_at": now},
+                where=open_,
+            )
+        )
+    else:
+        statement = (
+            update(table)
+            .where(table.c.order_id == order_id, open_)
+            .values(status=status, settled_at=now)
+        )
+    snapshot = (await session.execute(statement.returning(table.c.snapshot))).scalar_one_or_none()
+    return cast("dict[str, Any] | None", snapshot)
 
 
 # --- coupons --------------------------------------------------------------------------------
@@ -140,18 +238,28 @@ async def coupons_page(
     return list((await session.execute(query)).scalars())
 
 
-async def user_uses(session: AsyncSession, coupon_id: uuid.UUID, user_id: uuid.UUID) -> int:
-    """This user's uses of a coupon that count: reserved or confirmed."""
-    return int(
-        await session.scalar(
-            select(func.count()).where(
-                CouponUse.coupon_id == coupon_id,
-                CouponUse.user_id == user_id,
-                CouponUse.status.in_(("reserved", "confirmed")),
-            )
+COUNTED_USES = ("reserved", "confirmed")
+
+
+async def coupon_and_uses(
+    session: AsyncSession, code: str, user_id: uuid.UUID
+) -> tuple[Coupon, int] | None:
+    """The coupon of this code (any case) and how many of its uses by this user count (reserved
+    or confirmed), in one query; None when no coupon has the code."""
+    uses = (
+        select(func.count())
+        .select_from(CouponUse)
+        .where(
+            CouponUse.coupon_id == Coupon.id,
+            CouponUse.user_id == user_id,
+            CouponUse.status.in_(COUNTED_USES),
         )
-        or 0
+        .scalar_subquery()
     )
+    row = (
+        await session.execute(select(Coupon, uses).where(Coupon.code_key == code.upper()))
+    ).first()
+    return (row[0], int(row[1] or 0)) if row is not None else None
 
 
 async def take_use(session: AsyncSession, coupon_id: uuid.UUID) -> bool:

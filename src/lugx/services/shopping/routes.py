@@ -19,6 +19,7 @@ from lugx.platform.service import ServiceContext
 from lugx.services.shopping import repository as repo
 from lugx.services.shopping import service, wishlist
 from lugx.services.shopping.models import Coupon, WishlistItem
+from lugx.services.shopping.pricing import usd
 from lugx.services.shopping.schemas import (
     CartItemAdd,
     CartRead,
@@ -53,11 +54,7 @@ async def get_cart(ctx: Ctx, principal: CurrentUser, session: DbSession) -> Cart
 async def add_to_cart(body: CartItemAdd, ctx: Ctx, principal: CurrentUser) -> CartRead:
     """Add a game (for yourself, or as a gift with `gift_for`). A price in the body is
     ignored. A game already in the cart is a 409."""
-    game = await service.vet_addition(ctx, principal, body)
-    async with ctx.db.session() as session:
-        await service.add_item(session, principal, body, game)
-    async with ctx.db.session(write=False) as session:
-        return await service.view_cart(session, ctx, principal.user_id, utcnow())
+    return await service.add_to_cart(ctx, principal, body, utcnow())
 
 
 @router.delete("/cart/items/{app_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -67,10 +64,7 @@ async def remove_from_cart(app_id: AppIdPath, principal: CurrentUser, session: D
 
 @router.post("/cart/coupon", response_model=CartRead)
 async def apply_coupon(body: CouponApply, ctx: Ctx, principal: CurrentUser) -> CartRead:
-    now = utcnow()
-    await service.apply_code(ctx, principal.user_id, body.code, now)
-    async with ctx.db.session(write=False) as session:
-        return await service.view_cart(session, ctx, principal.user_id, now)
+    return await service.apply_code(ctx, principal.user_id, body.code, utcnow())
 
 
 @router.delete("/cart/coupon", status_code=status.HTTP_204_NO_CONTENT)
@@ -129,10 +123,9 @@ async def wishlist_items(
     "/wishlist/items", status_code=status.HTTP_201_CREATED, response_model=list[WishlistLine]
 )
 async def add_to_wishlist(
-    body: WishlistItemAdd, ctx: Ctx, principal: CurrentUser, session: DbSession
+    body: WishlistItemAdd, ctx: Ctx, principal: CurrentUser
 ) -> list[WishlistLine]:
-    item = await wishlist.add(session, ctx, principal.user_id, body)
-    return await wishlist.lines(ctx, [item])
+    return [await wishlist.add(ctx, principal.user_id, body)]
 
 
 @router.delete("/wishlist/items/{app_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -154,12 +147,10 @@ async def set_price_alert(
     body: PriceAlert,
     ctx: Ctx,
     principal: CurrentUser,
-    session: DbSession,
 ) -> list[WishlistLine]:
     """Be told (`PriceAlertTriggered`) when the final price falls to `target_price` or below.
     The target is in USD and must be below the price now."""
-    item = await wishlist.set_alert(session, ctx, principal.user_id, app_id, body)
-    return await wishlist.lines(ctx, [item])
+    return [await wishlist.set_alert(ctx, principal.user_id, app_id, body)]
 
 
 @router.delete("/wishlist/items/{app_id}/alert", status_code=status.HTTP_204_NO_CONTENT)
@@ -190,11 +181,11 @@ def coupon_read(coupon: Coupon) -> CouponRead:
         id=coupon.id,
         code=coupon.code,
         percent=coupon.percent,
-        amount=service.usd(coupon.amount) if coupon.amount is not None else None,
+        amount=usd(coupon.amount) if coupon.amount is not None else None,
         valid_from=coupon.valid_from,
         valid_until=coupon.valid_until,
         app_ids=list(coupon.app_ids),
-        min_subtotal=service.usd(coupon.min_subtotal),
+        min_subtotal=usd(coupon.min_subtotal),
         max_uses=coupon.max_uses,
         max_uses_per_user=coupon.max_uses_per_user,
         uses=coupon.uses,
@@ -205,11 +196,9 @@ def coupon_read(coupon: Coupon) -> CouponRead:
 
 
 @router.post("/coupons", status_code=status.HTTP_201_CREATED, response_model=CouponRead)
-async def create_coupon(
-    body: CouponCreate, ctx: Ctx, principal: CurrentUser, session: DbSession
-) -> CouponRead:
+async def create_coupon(body: CouponCreate, ctx: Ctx, principal: CurrentUser) -> CouponRead:
     """Admins: for any games (or all, with no app_ids). Publishers: only for their own games."""
-    coupon = await service.create_coupon(session, ctx, principal, body, utcnow())
+    coupon = await service.create_coupon(ctx, principal, body, utcnow())
     return coupon_read(coupon)
 
 

@@ -7,6 +7,7 @@ import structlog
 from sqlalchemy import func, select
 
 from lugx.platform.auth import Principal
+from lugx.platform.db import utcnow
 from lugx.platform.errors import Conflict, LugxError
 from lugx.platform.service import ServiceContext
 from lugx.services.catalog.client import CatalogClient
@@ -47,19 +48,17 @@ async def seed_demo(ctx: ServiceContext) -> None:
         session_id=None,
         expires_at=0,
     )
+    wished, carted = 0, False
+    for app_id in app_ids:  # skipping what the demo player owns already (purchases' demo)
+        try:
+            if not carted:
+                await service.add_to_cart(ctx, principal, CartItemAdd(app_id=app_id), utcnow())
+                carted = True
+            elif wished < DEMO_WISHES:
+                await wishlist.add(ctx, player.id, WishlistItemAdd(app_id=app_id))
+                wished += 1
+        except Conflict:
+            continue
     async with ctx.db.session() as session:
-        wished, carted = 0, False
-        for app_id in app_ids:  # skipping what the demo player owns already (purchases' demo)
-            try:
-                if not carted:
-                    body = CartItemAdd(app_id=app_id)
-                    game = await service.vet_addition(ctx, principal, body)
-                    await service.add_item(session, principal, body, game)
-                    carted = True
-                elif wished < DEMO_WISHES:
-                    await wishlist.add(session, ctx, player.id, WishlistItemAdd(app_id=app_id))
-                    wished += 1
-            except Conflict:
-                continue
         await wishlist.set_visibility(session, player.id, "public")
     log.info("demo wishlist and cart loaded", player=DEMO_PLAYER)

@@ -1,9 +1,16 @@
-"""The rules of carts, coupons and checkouts. Functions take the request's session and flush;
-they never commit. Prices are always asked of the catalog at the moment they are needed.
+"""The rules of carts, coupons and checkouts. Prices are always asked of the catalog at the
+moment they are needed.
+
+What a request needs of other services is asked before any write begins (on SQLite a write
+holds the service's one writer, which must never wait on another service), and once: the
+catalog once for every line, purchases once per future owner (`lookups.learn`). The write
+that follows works on the cart as it is then (the player may have changed it meanwhile, in
+another tab), and the answer is built from what was asked and written, not read back.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime, timedelta
 
@@ -12,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.platform.auth import Principal
 from lugx.platform.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from lugx.platform.money import Money
 from lugx.platform.service import ServiceContext
-from lugx.services.catalog.schemas import GameDetail, PriceRead
+from lugx.services.catalog.schemas import Sellable
 from lugx.services.shopping import lookups
 from lugx.services.shopping import repository as repo
+from lugx.services.shopping.lookups import Known
 from lugx.services.shopping.models import Cart, CartItem, Checkout, Coupon, CouponUse
 from lugx.services.shopping.pricing import (
     REASONS,
@@ -25,6 +32,7 @@ from lugx.services.shopping.pricing import (
     Quote,
     apply_coupon,
     bundle_quote,
+    usd,
 )
 from lugx.services.shopping.schemas import (
     CartItemAdd,
@@ -42,69 +50,48 @@ MAX_CART_ITEMS = 100
 # was never written, say): the player may then check out again.
 CHECKOUT_HOLD = timedelta(minutes=30)
 
-
-def usd(amount: int) -> Money:
-    return Money(amount=amount, currency="USD")
+CartCoupon = tuple[Coupon, int]  # the cart's coupon and how many times its user used it
 
 
 # --- pricing a cart -------------------------------------------------------------------------
 
 
-async def _owned_by_owner(
-    ctx: ServiceContext,
-    user_id: uuid.UUID,
-    items: list[CartItem],
-    bundles: dict[int, GameDetail],
-) -> dict[uuid.UUID, set[int]]:
-    """For each future owner (the buyer, each gift's recipient): which of their lines' apps,
-    bundles' contents included, they own already."""
-    wanted: dict[uuid.UUID, set[int]] = {}
-    for item in items:
-        contents = bundles[item.app_id].bundle_items if item.app_id in bundles else []
-        wanted.setdefault(item.recipient_id or user_id, set()).update([item.app_id, *contents])
-    return {owner: await lookups.owned(ctx, owner, app_ids) for owner, app_ids in wanted.items()}
+def _asks(user_id: uuid.UUID, items: list[CartItem]) -> list[lookups.Line]:
+    """What to ask about each line: its app, for its future owner (a line's type never
+    changes, so a stored "bundle" is one)."""
+    return [
+        lookups.Line(item.app_id, item.recipient_id or user_id, item.type == "bundle")
+        for item in items
+    ]
 
 
-async def _bundles(ctx: ServiceContext, items: list[CartItem]) -> dict[int, GameDetail]:
-    found: dict[int, GameDetail] = {}
-    for item in items:
-        if item.type == "bundle":
-            try:
-                found[item.app_id] = await lookups.published_game(ctx, item.app_id)
-            except NotFound:
-                continue  # no longer for sale: the line shows as unavailable
-    return found
+async def learn(
+    ctx: ServiceContext, user_id: uuid.UUID, items: list[CartItem], known: Known | None = None
+) -> Known:
+    """What pricing these lines needs, asked of the catalog and purchases; what `known` says
+    already is not asked again."""
+    return await lookups.learn(ctx, _asks(user_id, items), known)
 
 
-def _quote(
-    price: PriceRead | None,
-    bundle: GameDetail | None,
-    owned: set[int],
-    prices: dict[int, PriceRead],
-) -> tuple[Quote | None, bool]:
+def _quote(item: Sellable | None, owned: set[int], known: Known) -> tuple[Quote | None, bool]:
     """A line's price now and whether its future owner has it all already."""
-    if price is None:
+    if item is None or item.status != "published":
         return None, False
-    if bundle is None:
-        return Quote(price.price.amount, price.final_price.amount, price.discount_percent), False
-    missing = [a for a in bundle.bundle_items if a not in owned and a in prices]
-    finals = [prices[a].final_price.amount for a in missing]
-    return bundle_quote(finals, bundle.bundle_discount_percent, price.discount_percent), not missing
+    if item.type != "bundle":
+        return Quote(item.price.amount, item.final_price.amount, item.discount_percent), False
+    contents = [known.items.get(app_id) for app_id in item.bundle_items]
+    missing = [c for c in contents if c and c.status == "published" and c.app_id not in owned]
+    finals = [c.final_price.amount for c in missing]
+    return bundle_quote(finals, item.bundle_discount_percent, item.discount_percent), not missing
 
 
-async def price_lines(
-    ctx: ServiceContext, user_id: uuid.UUID, items: list[CartItem]
-) -> list[PricedLine]:
-    """Each line priced by the catalog now. A bundle is priced "complete the set" for whoever
-    will own it, by the catalog's rule (pricing.bundle_quote)."""
-    bundles = await _bundles(ctx, items)
-    owned = await _owned_by_owner(ctx, user_id, items, bundles)
-    every_app = {i.app_id for i in items} | {a for b in bundles.values() for a in b.bundle_items}
-    prices = await lookups.prices(ctx, every_app)
+def price_lines(user_id: uuid.UUID, items: list[CartItem], known: Known) -> list[PricedLine]:
+    """Each line priced by what the catalog said (`learn`). A bundle is priced "complete the
+    set" for whoever will own it, by the catalog's rule (pricing.bundle_quote)."""
     lines = []
     for item in items:
-        mine = owned[item.recipient_id or user_id]
-        quote, has_all = _quote(prices.get(item.app_id), bundles.get(item.app_id), mine, prices)
+        mine = known.owned_by(item.recipient_id or user_id)
+        quote, has_all = _quote(known.items.get(item.app_id), mine, known)
         lines.append(
             PricedLine(
                 app_id=item.app_id,
@@ -119,16 +106,10 @@ async def price_lines(
     return lines
 
 
-async def _coupon_outcome(
-    session: AsyncSession, cart: Cart, lines: list[PricedLine], now: datetime
-) -> tuple[Coupon | None, CouponOutcome | None]:
-    if cart.coupon_code is None:
-        return None, None
-    coupon = await repo.coupon_by_code(session, cart.coupon_code)
-    if coupon is None:
-        return None, None
-    uses = await repo.user_uses(session, coupon.id, cart.user_id)
-    return coupon, apply_coupon(coupon, lines, now, uses)
+async def _coupon_of(session: AsyncSession, cart: Cart | None) -> CartCoupon | None:
+    if cart is None or cart.coupon_code is None:
+        return None
+    return await repo.coupon_and_uses(session, cart.coupon_code, cart.user_id)
 
 
 def _cart_line(line: PricedLine) -> CartLine:
@@ -158,120 +139,161 @@ def _coupon_state(coupon: Coupon, outcome: CouponOutcome) -> CouponState:
     )
 
 
-async def view_cart(
-    session: AsyncSession, ctx: ServiceContext, user_id: uuid.UUID, now: datetime
+def cart_read(
+    cart: Cart | None, lines: list[PricedLine], coupon: CartCoupon | None, now: datetime
 ) -> CartRead:
-    """The cart as the player sees it now. Lines no longer for sale or already owned are shown
-    but not counted."""
-    cart = await repo.cart_of(session, user_id)
-    if cart is None:
-        return CartRead(
-            items=[],
-            subtotal=usd(0),
-            discount=usd(0),
-            coupon=None,
-            total=usd(0),
-            currency="USD",
-            checkout_in_progress=False,
-        )
-    lines = await price_lines(ctx, user_id, await repo.cart_items(session, cart.id))
-    coupon, outcome = await _coupon_outcome(session, cart, lines, now)
+    """The cart as the player sees it. Lines no longer for sale or already owned are shown but
+    not counted."""
+    outcome = apply_coupon(coupon[0], lines, now, coupon[1]) if coupon else None
     subtotal = sum(line.quote.final for line in lines if line.sellable and line.quote)
     off = outcome.discount if outcome else 0
     return CartRead(
         items=[_cart_line(line) for line in lines],
         subtotal=usd(subtotal),
         discount=usd(off),
-        coupon=_coupon_state(coupon, outcome) if coupon and outcome else None,
+        coupon=_coupon_state(coupon[0], outcome) if coupon and outcome else None,
         total=usd(subtotal - off),
         currency="USD",
-        checkout_in_progress=cart.checkout_order_id is not None
+        checkout_in_progress=cart is not None
+        and cart.checkout_order_id is not None
         and cart.checkout_started_at is not None
         and cart.checkout_started_at >= now - CHECKOUT_HOLD,
     )
 
 
+async def view_cart(
+    session: AsyncSession, ctx: ServiceContext, user_id: uuid.UUID, now: datetime
+) -> CartRead:
+    """The cart now: its lines read at once, then the catalog, purchases and the coupon asked
+    side by side."""
+    cart, items = await repo.cart_with_items(session, user_id)
+    known, coupon = await asyncio.gather(learn(ctx, user_id, items), _coupon_of(session, cart))
+    return cart_read(cart, price_lines(user_id, items, known), coupon, now)
+
+
+async def _view_after_write(
+    ctx: ServiceContext,
+    user_id: uuid.UUID,
+    cart: Cart,
+    items: list[CartItem],
+    known: Known,
+    coupon: CartCoupon | None,
+    now: datetime,
+) -> CartRead:
+    """The cart a write left, priced by what was learnt before it; only what changed meanwhile
+    (another tab's line, another coupon) is asked or read again."""
+    known = await learn(ctx, user_id, items, known)  # asks nothing if the lines are the same
+    if cart.coupon_code != (coupon[0].code if coupon else None):
+        async with ctx.db.session(write=False) as session:
+            coupon = await _coupon_of(session, cart)
+    return cart_read(cart, price_lines(user_id, items, known), coupon, now)
+
+
 # --- changing a cart ------------------------------------------------------------------------
 
 
-async def _check_recipient(ctx: ServiceContext, principal: Principal, body: CartItemAdd) -> None:
-    if body.gift_for is None:
-        return
+def _refuse_self_gift(principal: Principal, body: CartItemAdd) -> None:
     if body.gift_for == principal.user_id:
         raise ValidationFailed(
             "A gift is for someone else; add the game without gift_for to buy it for yourself",
             errors=[{"field": "gift_for", "message": "that is you"}],
         )
-    if not await lookups.user_exists(ctx, body.gift_for):
+
+
+async def _learn_addition(
+    ctx: ServiceContext, principal: Principal, body: CartItemAdd, items: list[CartItem]
+) -> tuple[Known, bool]:
+    """What the catalog and purchases say of the cart with the new line, and whether the gift's
+    recipient (if any) exists, asked side by side."""
+    adding = lookups.Line(body.app_id, body.gift_for or principal.user_id, None)
+    learning = lookups.learn(ctx, [*_asks(principal.user_id, items), adding])
+    if body.gift_for is None:
+        return await learning, True
+    return await asyncio.gather(learning, lookups.user_exists(ctx, body.gift_for))
+
+
+def _vetted(known: Known, body: CartItemAdd, owner: uuid.UUID, recipient_exists: bool) -> Sellable:
+    """The game to add, if it may be: for sale, to someone who exists, who does not own it."""
+    game = lookups.for_sale(known.items, body.app_id)
+    if not recipient_exists:
         raise NotFound("No such user to send a gift to", code="recipient-not-found")
-
-
-async def vet_addition(ctx: ServiceContext, principal: Principal, body: CartItemAdd) -> GameDetail:
-    """What adding a game needs to ask other services (the game, the gift's recipient, what the
-    future owner has), asked before any write begins: on SQLite a write holds the service's
-    one writer, which must never wait on another service."""
-    game = await lookups.published_game(ctx, body.app_id)
-    await _check_recipient(ctx, principal, body)
-    owner = body.gift_for or principal.user_id
+    owned = known.owned_by(owner)
     contents = game.bundle_items if game.type == "bundle" else []
-    owned = await lookups.owned(ctx, owner, [game.app_id, *contents])
     if game.app_id in owned or (contents and owned.issuperset(contents)):
         who = "The recipient owns" if body.gift_for else "You own"
         raise Conflict(f"{who} {game.title} already", code="already-owned")
     return game
 
 
+async def add_to_cart(
+    ctx: ServiceContext, principal: Principal, body: CartItemAdd, now: datetime
+) -> CartRead:
+    """Add a game to the caller's cart and answer with the cart: read it, ask the catalog and
+    purchases about it and the game (once), then one short write."""
+    _refuse_self_gift(principal, body)
+    user_id = principal.user_id
+    async with ctx.db.session(write=False) as session:
+        cart, items = await repo.cart_with_items(session, user_id)
+        coupon = await _coupon_of(session, cart)
+    known, recipient_exists = await _learn_addition(ctx, principal, body, items)
+    game = _vetted(known, body, body.gift_for or user_id, recipient_exists)
+    async with ctx.db.session() as session:
+        cart, items = await add_item(session, user_id, body, game)
+    return await _view_after_write(ctx, user_id, cart, items, known, coupon, now)
+
+
 async def add_item(
-    session: AsyncSession, principal: Principal, body: CartItemAdd, game: GameDetail
-) -> None:
-    """Put a vetted game (`vet_addition`) in the caller's cart."""
-    cart = await repo.ensure_cart(session, principal.user_id)
-    if await repo.cart_item(session, cart.id, game.app_id) is not None:
+    session: AsyncSession, user_id: uuid.UUID, body: CartItemAdd, game: Sellable
+) -> tuple[Cart, list[CartItem]]:
+    """Put a vetted game in the user's cart; the cart and its lines now."""
+    cart, items = await repo.cart_with_items(session, user_id)
+    if cart is None:
+        cart = await repo.ensure_cart(session, user_id)
+    if any(item.app_id == game.app_id for item in items):
         raise Conflict(f"{game.title} is in your cart already", code="already-in-cart")
-    if await repo.count_cart_items(session, cart.id) >= MAX_CART_ITEMS:
+    if len(items) >= MAX_CART_ITEMS:
         raise Conflict(f"A cart holds at most {MAX_CART_ITEMS} items", code="cart-full")
-    session.add(
-        CartItem(
-            cart_id=cart.id,
-            app_id=game.app_id,
-            recipient_id=body.gift_for,
-            title=game.title,
-            type=game.type,
-            header_image=game.header_image,
-        )
+    added = CartItem(
+        cart_id=cart.id,
+        app_id=game.app_id,
+        recipient_id=body.gift_for,
+        title=game.title,
+        type=game.type,
+        header_image=game.header_image,
     )
+    session.add(added)
     try:
         await session.flush()
     except IntegrityError:  # the same add, racing: the other one won
         raise Conflict(f"{game.title} is in your cart already", code="already-in-cart") from None
+    return cart, [*items, added]
 
 
 async def remove_item(session: AsyncSession, user_id: uuid.UUID, app_id: int) -> None:
-    cart = await repo.cart_of(session, user_id)
-    item = await repo.cart_item(session, cart.id, app_id) if cart else None
-    if item is None:
+    if not await repo.remove_line(session, user_id, app_id):
         raise NotFound(f"app_id {app_id} is not in your cart", code="not-in-cart")
-    await session.delete(item)
-    await session.flush()
 
 
-async def apply_code(ctx: ServiceContext, user_id: uuid.UUID, code: str, now: datetime) -> None:
-    """Put a coupon on the cart, if it would take something off it now. The cart is priced
-    (other services asked) between a read and the short write that keeps the code."""
+async def apply_code(ctx: ServiceContext, user_id: uuid.UUID, code: str, now: datetime) -> CartRead:
+    """Put a coupon on the cart, if it would take something off it now, and answer with the
+    cart. The cart is priced once (other services asked) between a read and the short write
+    that keeps the code."""
     async with ctx.db.session(write=False) as session:
-        coupon = await repo.coupon_by_code(session, code)
+        coupon = await repo.coupon_and_uses(session, code, user_id)
         if coupon is None:
             raise NotFound("No such coupon", code="coupon-not-found")
-        cart = await repo.cart_of(session, user_id)
-        items = await repo.cart_items(session, cart.id) if cart else []
-        uses = await repo.user_uses(session, coupon.id, user_id)
-    outcome = apply_coupon(coupon, await price_lines(ctx, user_id, items), now, uses)
+        cart, items = await repo.cart_with_items(session, user_id)
+    known = await learn(ctx, user_id, items)
+    outcome = apply_coupon(coupon[0], price_lines(user_id, items, known), now, coupon[1])
     if outcome.reason is not None:
         raise Conflict(REASONS[outcome.reason], code=f"coupon-{outcome.reason}")
     async with ctx.db.session() as session:
-        cart = await repo.ensure_cart(session, user_id)
-        cart.coupon_code = coupon.code
+        cart, items = await repo.cart_with_items(session, user_id)
+        if cart is None:
+            cart = await repo.ensure_cart(session, user_id)
+        cart.coupon_code = coupon[0].code
         await session.flush()
+    return await _view_after_write(ctx, user_id, cart, items, known, coupon, now)
 
 
 async def remove_code(session: AsyncSession, user_id: uuid.UUID) -> None:
@@ -341,13 +363,8 @@ def _snapshot(
     )
 
 
-async def _earlier(
-    session: AsyncSession, user_id: uuid.UUID, order_id: uuid.UUID
-) -> CheckoutRead | None:
-    """The snapshot already frozen for this order (a retry gets the same one)."""
-    done = await repo.checkout(session, order_id)
-    if done is None:
-        return None
+def _frozen(done: Checkout, user_id: uuid.UUID) -> CheckoutRead:
+    """The snapshot recorded for an order (a retry gets the same one)."""
     if done.user_id != user_id:
         raise Conflict("That order id belongs to another checkout", code="order-id-taken")
     if not done.snapshot:
@@ -371,56 +388,74 @@ async def checkout(
     ctx: ServiceContext, user_id: uuid.UUID, order_id: uuid.UUID, now: datetime
 ) -> CheckoutRead:
     """Freeze the priced cart for an order and reserve its coupon use (idempotent per order).
-    Read, price (the catalog and purchases asked), then one short write that checks the cart
-    did not change meanwhile."""
+    Read (the cart, and whether the order was frozen already), price (the catalog and purchases
+    asked), then one short write that takes the cart only if it did not change meanwhile."""
     async with ctx.db.session(write=False) as session:
-        earlier = await _earlier(session, user_id, order_id)
-        if earlier is not None:
-            return earlier
-        cart = await repo.cart_of(session, user_id)
-        items = await repo.cart_items(session, cart.id) if cart else []
-    if not items:
-        raise Conflict("The cart is empty", code="cart-empty")
-    lines = await price_lines(ctx, user_id, items)
-    _refuse_unsellable(lines)
-    async with ctx.db.session() as session:
-        return await _freeze(session, user_id, order_id, items, lines, now)
+        cart, items, recorded = await repo.cart_for_checkout(session, user_id, order_id)
+        done = await repo.checkout(session, order_id) if recorded else None
+    if done is not None:
+        return _frozen(done, user_id)
+    try:
+        if cart is None or not items:
+            raise Conflict("The cart is empty", code="cart-empty")
+        lines = price_lines(user_id, items, await learn(ctx, user_id, items))
+        _refuse_unsellable(lines)
+        async with ctx.db.session() as session:
+            return await _freeze(session, cart, items, lines, order_id, now)
+    except Conflict:
+        # The same order frozen meanwhile (a racing retry), or frozen before its cart emptied
+        # (paid) or stopped being this user's to freeze: what was frozen is the answer.
+        async with ctx.db.session(write=False) as session:
+            done = await repo.checkout(session, order_id)
+        if done is None:
+            raise
+        return _frozen(done, user_id)
 
 
 async def _freeze(
     session: AsyncSession,
-    user_id: uuid.UUID,
-    order_id: uuid.UUID,
-    priced_items: list[CartItem],
+    cart: Cart,
+    items: list[CartItem],
     lines: list[PricedLine],
+    order_id: uuid.UUID,
     now: datetime,
 ) -> CheckoutRead:
-    earlier = await _earlier(session, user_id, order_id)  # the same order, racing
-    if earlier is not None:
-        return earlier
-    cart = await repo.cart_of(session, user_id)
-    if cart is None or not _same_lines(priced_items, await repo.cart_items(session, cart.id)):
-        raise Conflict("The cart changed during checkout; try again", code="cart-changed")
-    coupon, outcome = await _coupon_outcome(session, cart, lines, now)
-    if coupon is not None and outcome is not None and outcome.reason is not None:
+    """The write: the coupon still applying, the cart's one checkout slot taken if the cart is
+    as it was priced (one conditional UPDATE), the coupon use reserved, the snapshot recorded.
+    Any refusal rolls it all back; the caller then answers a retry of a frozen order with what
+    it froze."""
+    user_id = cart.user_id
+    coupon = await _coupon_of(session, cart)
+    outcome = apply_coupon(coupon[0], lines, now, coupon[1]) if coupon else None
+    if outcome is not None and outcome.reason is not None:
         raise Conflict(REASONS[outcome.reason], code=f"coupon-{outcome.reason}")
-    if not await repo.mark_checkout(session, user_id, order_id, now, now - CHECKOUT_HOLD):
-        # On PostgreSQL the same order may have committed meanwhile (the mark waited for it):
-        # that is a retry, answered with what it froze.
-        earlier = await _earlier(session, user_id, order_id)
-        if earlier is not None:
-            return earlier
-        raise Conflict(
-            "A checkout of this cart is already in progress", code="checkout-in-progress"
-        )
+    priced = [(item.app_id, item.recipient_id) for item in items]
+    stale = now - CHECKOUT_HOLD
+    if not await repo.mark_checkout(
+        session, user_id, order_id, now, stale, lines=priced, coupon_code=cart.coupon_code
+    ):
+        raise await _not_marked(session, cart, items)
     if coupon is not None and outcome is not None:
-        await _reserve(session, coupon, user_id, order_id, outcome.discount)
+        await _reserve(session, coupon[0], user_id, order_id, outcome.discount)
     snapshot = _snapshot(user_id, order_id, lines, outcome, now)
     session.add(
         Checkout(order_id=order_id, user_id=user_id, snapshot=snapshot.model_dump(mode="json"))
     )
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:  # this order was frozen before (the cart's slot had lapsed or was
+        # freed since): nothing here stands, and the caller answers with the first snapshot
+        raise Conflict("That order was checked out already", code="checkout-in-progress") from None
     return snapshot
+
+
+async def _not_marked(session: AsyncSession, priced: Cart, items: list[CartItem]) -> Conflict:
+    """Why the cart's slot was not taken: the cart changed since it was priced, or another
+    checkout (or this order's, racing: on PostgreSQL the mark waited for it) holds it."""
+    cart, current = await repo.cart_with_items(session, priced.user_id)
+    if cart is None or cart.coupon_code != priced.coupon_code or not _same_lines(items, current):
+        return Conflict("The cart changed during checkout; try again", code="cart-changed")
+    return Conflict("A checkout of this cart is already in progress", code="checkout-in-progress")
 
 
 # --- coupons --------------------------------------------------------------------------------
@@ -449,23 +484,19 @@ async def _check_coupon_games(
 
 
 async def create_coupon(
-    session: AsyncSession,
-    ctx: ServiceContext,
-    principal: Principal,
-    body: CouponCreate,
-    now: datetime,
+    ctx: ServiceContext, principal: Principal, body: CouponCreate, now: datetime
 ) -> Coupon:
+    """Check the maker and the games (the catalog asked), then one short write; a code taken
+    (in any case) is refused by the database's unique key."""
     if not principal.has_role("publisher", "admin"):
         raise Forbidden("Coupons are made by publishers and admins")
-    if await repo.coupon_by_code(session, body.code) is not None:
-        raise Conflict("That coupon code is taken", code="coupon-code-taken")
-    await _check_coupon_games(ctx, principal, body.app_ids)
     valid_from = body.valid_from or now
     if body.valid_until is not None and body.valid_until <= valid_from:
         raise ValidationFailed(
             "valid_until must be after valid_from",
             errors=[{"field": "valid_until", "message": "before the coupon starts"}],
         )
+    await _check_coupon_games(ctx, principal, body.app_ids)
     coupon = Coupon(
         code=body.code,
         code_key=body.code.upper(),
@@ -479,9 +510,10 @@ async def create_coupon(
         max_uses_per_user=body.max_uses_per_user,
         created_by=principal.user_id,
     )
-    session.add(coupon)
     try:
-        await session.flush()
+        async with ctx.db.session() as session:
+            session.add(coupon)
+            await session.flush()
     except IntegrityError:
         raise Conflict("That coupon code is taken", code="coupon-code-taken") from None
     return coupon

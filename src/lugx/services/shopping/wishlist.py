@@ -1,5 +1,7 @@
 """The rules of wishlists: adding, ordering, visibility, and price alerts on wished-for games.
-Functions take the request's session and flush; they never commit."""
+Functions take the request's session and flush; they never commit. The two that must ask other
+services first (`add`, `set_alert`) open their own short write after asking (on SQLite a write
+holds the service's one writer, which must never wait on another service)."""
 
 from __future__ import annotations
 
@@ -10,11 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.platform.errors import Conflict, NotFound, ValidationFailed
-from lugx.platform.money import Money
 from lugx.platform.service import ServiceContext
+from lugx.services.catalog.schemas import PriceRead, Sellable
 from lugx.services.shopping import lookups
 from lugx.services.shopping import repository as repo
 from lugx.services.shopping.models import Wishlist, WishlistItem
+from lugx.services.shopping.pricing import usd
 from lugx.services.shopping.schemas import (
     PriceAlert,
     Visibility,
@@ -24,10 +27,6 @@ from lugx.services.shopping.schemas import (
 )
 
 MAX_WISHLIST_ITEMS = 2000
-
-
-def _usd(amount: int) -> Money:
-    return Money(amount=amount, currency="USD")
 
 
 async def settings_of(session: AsyncSession, user_id: uuid.UUID) -> WishlistRead:
@@ -61,36 +60,43 @@ async def visible_wishlist(
 async def lines(ctx: ServiceContext, items: list[WishlistItem]) -> list[WishlistLine]:
     """Wishlist lines with the catalog's price now (null once no longer for sale)."""
     prices = await lookups.prices(ctx, [item.app_id for item in items])
-    out = []
-    for item in items:
-        price = prices.get(item.app_id)
-        out.append(
-            WishlistLine(
-                app_id=item.app_id,
-                title=item.title,
-                type=item.type,
-                header_image=item.header_image,
-                priority=item.priority,
-                added_at=item.added_at,
-                price=price.price if price else None,
-                final_price=price.final_price if price else None,
-                discount_percent=price.discount_percent if price else 0,
-                alert_target=_usd(item.alert_target) if item.alert_target is not None else None,
-            )
-        )
-    return out
+    return [line_of(item, prices.get(item.app_id)) for item in items]
 
 
-async def add(
-    session: AsyncSession, ctx: ServiceContext, user_id: uuid.UUID, body: WishlistItemAdd
+def line_of(item: WishlistItem, price: PriceRead | Sellable | None) -> WishlistLine:
+    return WishlistLine(
+        app_id=item.app_id,
+        title=item.title,
+        type=item.type,
+        header_image=item.header_image,
+        priority=item.priority,
+        added_at=item.added_at,
+        price=price.price if price else None,
+        final_price=price.final_price if price else None,
+        discount_percent=price.discount_percent if price else 0,
+        alert_target=usd(item.alert_target) if item.alert_target is not None else None,
+    )
+
+
+async def add(ctx: ServiceContext, user_id: uuid.UUID, body: WishlistItemAdd) -> WishlistLine:
+    """Wish for a game for sale. The catalog and purchases are asked first, then one short
+    write (which holds the service's one writer on SQLite: it must not wait on others)."""
+    game = lookups.for_sale(await lookups.sellables(ctx, [body.app_id]), body.app_id)
+    owned = game.app_id in await lookups.owned(ctx, user_id, [game.app_id])
+    async with ctx.db.session() as session:
+        item = await _wish(session, user_id, body, game, owned)
+    return line_of(item, game)
+
+
+async def _wish(
+    session: AsyncSession, user_id: uuid.UUID, body: WishlistItemAdd, game: Sellable, owned: bool
 ) -> WishlistItem:
-    game = await lookups.published_game(ctx, body.app_id)
     if await repo.wishlist_item(session, user_id, game.app_id) is not None:
         raise Conflict(f"{game.title} is on your wishlist already", code="already-wishlisted")
     count = await repo.count_wishlist(session, user_id)
     if count >= MAX_WISHLIST_ITEMS:
         raise Conflict(f"A wishlist holds at most {MAX_WISHLIST_ITEMS} games", code="wishlist-full")
-    if game.app_id in await lookups.owned(ctx, user_id, [game.app_id]):
+    if owned:
         raise Conflict(f"You own {game.title} already", code="already-owned")
     priority = min(body.priority or count + 1, count + 1)
     # Make room: everything at or below the new place moves down one.
@@ -144,24 +150,26 @@ async def reorder(session: AsyncSession, user_id: uuid.UUID, app_ids: list[int])
 
 
 async def set_alert(
-    session: AsyncSession, ctx: ServiceContext, user_id: uuid.UUID, app_id: int, body: PriceAlert
-) -> WishlistItem:
-    """Alert when the final price falls to the target or below: it must be below now."""
-    item = await repo.wishlist_item(session, user_id, app_id)
-    if item is None:
-        raise NotFound(f"app_id {app_id} is not on your wishlist", code="not-wishlisted")
+    ctx: ServiceContext, user_id: uuid.UUID, app_id: int, body: PriceAlert
+) -> WishlistLine:
+    """Alert when the final price falls to the target or below: it must be below now. The
+    price is asked first, then one short write."""
     price = (await lookups.prices(ctx, [app_id])).get(app_id)
-    if price is None:
-        raise NotFound(f"No game with app_id {app_id} is for sale", code="game-not-found")
-    if body.target_price.amount >= price.final_price.amount:
-        raise Conflict(
-            f"The target must be below the price now ({price.final_price.amount} cents)",
-            code="target-not-below-price",
-        )
-    item.alert_target = body.target_price.amount
-    item.alert_fired_at = None
-    await session.flush()
-    return item
+    async with ctx.db.session() as session:
+        item = await repo.wishlist_item(session, user_id, app_id)
+        if item is None:
+            raise NotFound(f"app_id {app_id} is not on your wishlist", code="not-wishlisted")
+        if price is None:
+            raise NotFound(f"No game with app_id {app_id} is for sale", code="game-not-found")
+        if body.target_price.amount >= price.final_price.amount:
+            raise Conflict(
+                f"The target must be below the price now ({price.final_price.amount} cents)",
+                code="target-not-below-price",
+            )
+        item.alert_target = body.target_price.amount
+        item.alert_fired_at = None
+        await session.flush()
+    return line_of(item, price)
 
 
 async def clear_alert(session: AsyncSession, user_id: uuid.UUID, app_id: int) -> None:

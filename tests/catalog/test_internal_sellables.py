@@ -1,0 +1,126 @@
+"""`GET /internal/v1/catalog/sellables`: what shopping (and purchases) ask of the catalog to sell
+items, in one lean call."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+
+from lugx.platform.bootstrap import Platform
+from lugx.platform.errors import Forbidden, LugxError
+from lugx.services.catalog.client import CatalogClient
+from tests.catalog.factories import add_discount, create_game, publisher_account
+from tests.catalog.test_internal import catalog_as
+from tests.conftest import database_of
+
+SELLABLES = "/internal/v1/catalog/sellables"
+
+
+_asked: ContextVar[list[str] | None] = ContextVar("asked", default=None)
+
+
+@contextmanager
+def selects_on_catalog(platform: Platform) -> Iterator[list[str]]:
+    """The SELECT statements the catalog's database runs for what is asked inside the block
+    (not for its background work, which runs in other contexts)."""
+    engine = database_of(platform, "catalog").reader.sync_engine
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        mine = _asked.get()
+        if mine is not None and statement.lstrip().upper().startswith("SELECT"):
+            mine.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    token = _asked.set(seen)
+    try:
+        yield seen
+    finally:
+        _asked.reset(token)
+        event.remove(engine, "before_cursor_execute", count)
+
+
+async def test_known_items_with_their_price_now_unknown_ones_left_out(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    owner = await publisher_account(client, platform)
+    game = await create_game(client, owner, price={"amount": 1999, "currency": "USD"})
+    draft = await create_game(client, owner, publish=False)
+    now = datetime.now(UTC)
+    discounted = await add_discount(
+        client, owner, game["app_id"], 75, now - timedelta(minutes=1), now + timedelta(days=1)
+    )
+    assert discounted.status_code == 201, discounted.text
+    with selects_on_catalog(platform) as selects:
+        found = await catalog_as(platform, "shopping").sellables(
+            [game["app_id"], draft["app_id"], 999_999_990]
+        )
+    assert len(selects) == 1  # no bundle: one query
+    assert set(found) == {game["app_id"], draft["app_id"]}
+    item = found[game["app_id"]]
+    assert (item.type, item.status, item.title) == ("game", "published", game["title"])
+    assert item.header_image == game["header_image"]
+    assert item.price.amount == 1999
+    assert item.final_price.amount == 500  # the catalog's rule: 4.9975 rounds half up
+    assert item.final_price.currency == "USD"
+    assert item.discount_percent == 75
+    assert item.bundle_items == []
+    public = (await client.get("/api/v1/catalog/prices", params={"app_ids": game["app_id"]})).json()
+    assert public[str(game["app_id"])]["final_price"] == item.final_price.model_dump()
+    assert found[draft["app_id"]].status == "draft"  # shown as it is: the caller decides
+
+
+async def test_a_bundle_comes_with_its_items(client: httpx.AsyncClient, platform: Platform) -> None:
+    owner = await publisher_account(client, platform)
+    one = await create_game(client, owner, price={"amount": 1000, "currency": "USD"})
+    two = await create_game(client, owner, price={"amount": 3000, "currency": "USD"})
+    bundle = await create_game(
+        client,
+        owner,
+        type="bundle",
+        bundle_items=[two["app_id"], one["app_id"]],
+        bundle_discount_percent=25,
+    )
+    withdrawn = await client.patch(
+        f"/api/v1/catalog/games/{one['app_id']}",
+        json={"status": "unpublished"},
+        headers=owner.headers,
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    with selects_on_catalog(platform) as selects:
+        found = await catalog_as(platform, "purchases").sellables([bundle["app_id"]])
+    assert len(selects) == 2  # the bundle, then the items of every bundle asked for
+    assert set(found) == {bundle["app_id"], one["app_id"], two["app_id"]}
+    sold = found[bundle["app_id"]]
+    assert sold.type == "bundle"
+    assert sold.bundle_items == [two["app_id"], one["app_id"]]  # in the bundle's order
+    assert sold.bundle_discount_percent == 25
+    assert found[one["app_id"]].status == "unpublished"
+    assert found[two["app_id"]].final_price.amount == 3000
+
+
+async def test_only_services_may_ask(client: httpx.AsyncClient, platform: Platform) -> None:
+    owner = await publisher_account(client, platform)
+    game = await create_game(client, owner)
+    with pytest.raises(Forbidden):
+        await catalog_as(platform, "users").sellables([game["app_id"]])
+    catalog = platform.wiring.clients.get(CatalogClient)  # no service token
+    with pytest.raises(Forbidden):
+        await catalog.sellables([game["app_id"]])
+    public = await client.get(SELLABLES, params={"app_ids": game["app_id"]}, headers=owner.headers)
+    assert public.status_code == 404  # the gateway routes only /api/v1
+
+
+async def test_a_malformed_ask_is_refused(client: httpx.AsyncClient, platform: Platform) -> None:
+    catalog = catalog_as(platform, "shopping")
+    for params in ({}, {"app_ids": "x"}, {"app_ids": list(range(1, 202))}):
+        with pytest.raises(LugxError) as refused:
+            await catalog.request("GET", SELLABLES, params=params)
+        assert refused.value.status == 422, params
