@@ -196,14 +196,18 @@ def _line(item: CheckoutLine, grants: list[dict[str, Any]]) -> OrderLine:
 
 
 async def _grants(ctx: ServiceContext, item: CheckoutLine) -> list[dict[str, Any]]:
-    """What the line puts in a library: itself, or a bundle's items (asked of the catalog)."""
+    """What the line puts in a library: itself, or a bundle's items (one catalog lookup answers
+    the bundle and its items)."""
     if item.type != "bundle":
         return [{"app_id": item.app_id, "title": item.title}]
-    catalog = ctx.client(CatalogClient)
-    bundle = await catalog.game(item.app_id)
+    known = await ctx.client(CatalogClient).sellables([item.app_id])
+    bundle = known.get(item.app_id)
+    if bundle is None:
+        raise Conflict(f"{item.title} is no longer for sale", code="cart-refused")
     return [
-        {"app_id": app_id, "title": (await catalog.game(app_id)).title}
+        {"app_id": app_id, "title": known[app_id].title}
         for app_id in bundle.bundle_items
+        if app_id in known
     ]
 
 
