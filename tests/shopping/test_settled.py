@@ -7,6 +7,7 @@ import uuid
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from lugx.platform.bootstrap import Platform
 from lugx.platform.errors import Conflict
@@ -105,3 +106,36 @@ async def test_failed_releases_the_hold_and_the_coupon_use_once(
     frozen = await shopping.checkout(uuid.UUID(player.id), unknown)
     assert frozen.order_id == unknown
     assert frozen.discount.amount == 200
+
+
+async def _inbox_rows(platform: Platform, event_id: uuid.UUID) -> int:
+    ctx = platform.runtimes["shopping"].ctx
+    inbox = ctx.events.tables.inbox
+    async with ctx.db.session(write=False) as session:
+        count = await session.scalar(
+            select(func.count()).select_from(inbox).where(inbox.c.event_id == event_id)
+        )
+    return int(count or 0)
+
+
+async def test_the_event_of_an_order_purchases_told_of_costs_no_transaction(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    """Told by the settled call, the order's own event only repeats it: acknowledged without
+    an inbox row. An order nobody told of here is handled as usual, once."""
+    _, (told, untold) = await games(client, platform, 2000, 1000)
+    shopping = shopping_as(platform)
+    player = await shopper(client, [told["app_id"]], None)
+    order_id = uuid.uuid4()
+    await shopping.checkout(uuid.UUID(player.id), order_id)
+    await shopping.settled(order_id, uuid.UUID(player.id), "paid", [(told["app_id"], None)])
+    repeat = await deliver(platform, "OrderPaid", paid(player, order_id, [told["app_id"]], None))
+    assert await _inbox_rows(platform, repeat.id) == 0
+    other = await shopper(client, [untold["app_id"]], None)
+    untold_order = uuid.uuid4()
+    await shopping.checkout(uuid.UUID(other.id), untold_order)
+    event = await deliver(
+        platform, "OrderPaid", paid(other, untold_order, [untold["app_id"]], None)
+    )
+    assert await _inbox_rows(platform, event.id) == 1
+    assert (await cart_of(client, other))["items"] == []

@@ -14,6 +14,7 @@ from lugx.platform.events import (
     Consumer,
     DeadLetterAlreadyReplayed,
     DeadLetterNotFound,
+    DoneHere,
     Event,
     InProcessTransport,
     OutboxRelay,
@@ -71,6 +72,23 @@ async def test_an_event_its_handler_knows_is_applied_costs_nothing(env: EventsEn
         await consumer.handle(fresh)
     assert [row.note for row in await env.rows(env.effects)] == ["fresh"]
     assert await env.count(env.tables.inbox) == 1
+
+
+def test_done_here_remembers_the_newest_ids_and_tests_events_by_a_payload_field() -> None:
+    done = DoneHere(size=2)
+    first, second, third = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    for one in (first, second, third):
+        done.add(one)
+    assert first not in done  # the oldest is forgotten
+    assert second in done
+    assert third in done
+    applied = done.event_about("order_id")
+    about = Event(type="OrderPaid", producer="p", key="k", payload={"order_id": str(third)})
+    other = Event(type="OrderPaid", producer="p", key="k", payload={"order_id": str(first)})
+    assert applied(about)
+    assert not applied(other)
+    extras: dict[str, object] = {}
+    assert DoneHere.of(extras, "x") is DoneHere.of(extras, "x")
 
 
 async def test_concurrent_deliveries_of_one_event_have_one_effect(env: EventsEnv) -> None:

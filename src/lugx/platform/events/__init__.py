@@ -8,7 +8,7 @@ FastStream, which the embedded wiring does not need (`make_transport` imports it
 """
 
 from lugx.platform.events.bus import EventBus, start_buses, stop_buses
-from lugx.platform.events.consumer import Consumer, Handler, SkipWhen
+from lugx.platform.events.consumer import Consumer, DoneHere, Handler, SkipWhen
 from lugx.platform.events.dead_letters import (
     DeadLetter,
     DeadLetterAlreadyReplayed,
@@ -39,6 +39,7 @@ __all__ = [
     "DeadLetterAlreadyReplayed",
     "DeadLetterNotFound",
     "DeliveryError",
+    "DoneHere",
     "Event",
     "EventBus",
     "EventHandler",

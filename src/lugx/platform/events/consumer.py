@@ -14,8 +14,10 @@ transport stops redelivering. An operator can then `replay` it once the fault is
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 import structlog
 from sqlalchemy import insert, select, update
@@ -36,6 +38,8 @@ from lugx.platform.events.envelope import Event
 from lugx.platform.events.tables import INBOX_DEAD, INBOX_DONE, INBOX_FAILED, EventTables
 
 Handler = Callable[[AsyncSession, Event], Awaitable[None]]
+# A few seconds of checkouts at the most: the repeating event comes within milliseconds.
+DONE_HERE_REMEMBERED = 4096
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,38 @@ class SkipWhen:
 
 
 log = structlog.get_logger(__name__)
+
+
+class DoneHere:
+    """Ids of what this process has just done and committed (say, the orders its own requests
+    paid): the `applied` test of a `SkipWhen` for the events that will repeat them. Bounded,
+    the oldest forgotten first; an id not found here (forgotten, or done by another process)
+    simply takes the handler's usual path. Add an id only once its transaction has committed."""
+
+    def __init__(self, size: int = DONE_HERE_REMEMBERED) -> None:
+        self._size = size
+        self._ids: OrderedDict[uuid.UUID, None] = OrderedDict()
+
+    @classmethod
+    def of(cls, extras: dict[str, Any], name: str) -> DoneHere:
+        """The one named `name` in a service's `ctx.extras` (made on first use)."""
+        found = extras.get(name)
+        if found is None:
+            found = extras[name] = cls()
+        assert isinstance(found, cls)
+        return found
+
+    def add(self, done: uuid.UUID) -> None:
+        self._ids[done] = None
+        if len(self._ids) > self._size:
+            self._ids.popitem(last=False)
+
+    def __contains__(self, done: object) -> bool:
+        return done in self._ids
+
+    def event_about(self, field: str) -> Callable[[Event], bool]:
+        """An `applied` test: the event's payload names (in `field`) an id done here."""
+        return lambda event: uuid.UUID(str(event.payload[field])) in self
 
 
 class Consumer:

@@ -60,9 +60,7 @@ def consumers(ctx: ServiceContext) -> dict[str, Handler]:
 
     return {
         # The checkout that paid the order in this process: the event repeats it (paid_here.py).
-        "PaymentSucceeded": SkipWhen(
-            payment_succeeded, lambda event: uuid.UUID(event.payload["order_id"]) in paid_here(ctx)
-        ),
+        "PaymentSucceeded": SkipWhen(payment_succeeded, paid_here(ctx).event_about("order_id")),
         "PaymentFailed": payment_failed,
         "CartCleared": cart_cleared,
     }

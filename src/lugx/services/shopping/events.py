@@ -11,6 +11,8 @@ Consumed:
 - `OrderPaid` (purchases): remove the bought lines, confirm the coupon use, free the cart's
   checkout slot, publish `CartCleared`
 - `OrderFailed` / `OrderExpired` (purchases): release the coupon use and the checkout slot
+  (each of the three, for an order purchases has already told this process of through the
+  settled call, only repeats it: acknowledged without a transaction, see `settled_here`)
 - `GamePriceChanged`, `GameDiscounted` (catalog): the price read model and the alerts
 
 Every handler is idempotent on its own (beyond the inbox): the checkout row's status says
@@ -26,7 +28,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.platform.db import utcnow
-from lugx.platform.events import Event, EventBus, Handler
+from lugx.platform.events import DoneHere, Event, EventBus, Handler, SkipWhen
 from lugx.platform.service import ServiceContext
 from lugx.services.shopping import repository as repo
 from lugx.services.shopping.models import Coupon, KnownPrice
@@ -183,8 +185,16 @@ async def _announce_sale(
         )
 
 
+def settled_here(ctx: ServiceContext) -> DoneHere:
+    """Orders purchases has told this process how they ended (the settled call): their
+    OrderPaid / OrderFailed / OrderExpired only repeat it, and are acknowledged without a
+    transaction."""
+    return DoneHere.of(ctx.extras, "shopping.settled_here")
+
+
 def consumers(ctx: ServiceContext) -> dict[str, Handler]:
     bus = ctx.events
+    told = settled_here(ctx).event_about("order_id")
 
     async def paid(session: AsyncSession, event: Event) -> None:
         await order_paid(session, bus, event.payload)
@@ -199,9 +209,9 @@ def consumers(ctx: ServiceContext) -> dict[str, Handler]:
         await discounted(session, bus, event)
 
     return {
-        "OrderPaid": paid,
-        "OrderFailed": released,
-        "OrderExpired": released,
+        "OrderPaid": SkipWhen(paid, told),
+        "OrderFailed": SkipWhen(released, told),
+        "OrderExpired": SkipWhen(released, told),
         "GamePriceChanged": price,
         "GameDiscounted": discount,
     }

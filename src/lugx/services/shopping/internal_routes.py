@@ -44,3 +44,4 @@ async def order_settled(order_id: uuid.UUID, body: OrderSettled, ctx: Ctx) -> No
             await events.order_paid(session, ctx.events, payload)
         else:
             await events.order_released(session, payload)
+    events.settled_here(ctx).add(order_id)  # committed: the order's event can skip it
