@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-import uuid
-
 import httpx
-import pytest
 
 from lugx.platform.bootstrap import Platform
-from lugx.platform.errors import Conflict
-from tests.purchases.factories import buyer, eventually, paid_order
+from tests.payments.factories import balance
+from tests.purchases.factories import buyer, checkout, eventually, paid_order
 from tests.shopping.factories import (
     CART,
     WISHLIST,
@@ -19,9 +16,8 @@ from tests.shopping.factories import (
     games,
     make_coupon,
     published,
-    shopping_as,
 )
-from tests.users.factories import signed_up
+from tests.users.factories import Account, signed_up
 
 
 async def test_a_paid_order_leaves_the_cart_and_what_is_owned_stays_out(
@@ -64,14 +60,27 @@ async def test_a_paid_order_leaves_the_cart_and_what_is_owned_stays_out(
 async def test_a_line_owned_since_it_was_added_stops_the_checkout(
     client: httpx.AsyncClient, platform: Platform
 ) -> None:
+    """The cart shows it owned; the checkout is refused by purchases (which checks ownership in
+    the transaction that would store the order), nothing is paid, and the cart is free again."""
     _, (game,) = await games(client, platform, 1000)
     player = await buyer(client, game["app_id"], wallet=5000)
-    friend = await signed_up(client)
+    friend = await buyer(client, wallet=5000)
     gift = await add_to_cart(client, friend, game["app_id"], gift_for=player.id)
     assert gift.status_code == 201
     await paid_order(client, player)  # the player buys it for themself meanwhile
     line = (await cart_of(client, friend))["items"][0]
     assert line["owned"] is True
     assert (await cart_of(client, friend))["total"]["amount"] == 0
-    with pytest.raises(Conflict, match="Already owned"):
-        await shopping_as(platform).checkout(uuid.UUID(friend.id), uuid.uuid4())
+    refused = await checkout(client, friend)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["type"].endswith("/already-owned")
+    assert "recipient already owns" in refused.json()["detail"]
+    assert await balance(client, friend) == 5000
+    await eventually(
+        lambda: _checkout_free(client, friend), what="the cart's checkout hold released"
+    )
+    assert [item["app_id"] for item in (await cart_of(client, friend))["items"]] == [game["app_id"]]
+
+
+async def _checkout_free(client: httpx.AsyncClient, account: Account) -> bool:
+    return (await cart_of(client, account))["checkout_in_progress"] is False

@@ -24,8 +24,9 @@ router = APIRouter(
 async def checkout(body: CheckoutCreate, ctx: Ctx) -> CheckoutRead:
     """Freeze the user's priced cart for this order and reserve its coupon use. A retry with
     the same order_id returns the same snapshot; 409 when the cart is empty, holds something
-    owned or no longer for sale, its coupon no longer applies, or another checkout of it is in
-    progress."""
+    no longer for sale (or a bundle its receiver owns whole), its coupon no longer applies, or
+    another checkout of it is in progress. Owned games are purchases' to refuse (it checks in
+    the transaction that stores the order)."""
     return await service.checkout(ctx, body.user_id, body.order_id, utcnow())
 
 

@@ -103,12 +103,26 @@ class Known:
         return self.owned.get(owner, set())
 
 
-async def learn(ctx: ServiceContext, lines: list[Line], known: Known | None = None) -> Known:
+async def learn(
+    ctx: ServiceContext,
+    lines: list[Line],
+    known: Known | None = None,
+    *,
+    owned_for_bundles_only: bool = False,
+) -> Known:
     """Ask what pricing these lines needs that `known` does not say yet: the catalog once, then
     purchases once per future owner about the lines and the bundles' items. When none of the
-    new lines can be a bundle nothing waits on the catalog, and both are asked at once."""
+    new lines can be a bundle nothing waits on the catalog, and both are asked at once.
+    `owned_for_bundles_only`: purchases is asked only about bundles (whose price depends on
+    what their owner has), for a caller that leaves the refusal of owned games to purchases."""
     known = known if known is not None else Known()
     new = {line.app_id for line in lines} - known.asked
+    if owned_for_bundles_only:
+        await _ask_catalog(ctx, known, new)
+        bundles = [line for line in lines if _is_bundle(known, line)]
+        if bundles:
+            await _ask_purchases(ctx, known, bundles)
+        return known
     if any(line.bundle is not False for line in lines if line.app_id in new):
         await _ask_catalog(ctx, known, new)
         await _ask_purchases(ctx, known, lines)
@@ -132,6 +146,11 @@ async def _ask_purchases(ctx: ServiceContext, known: Known, lines: list[Line]) -
     for owner, found in zip(owners, answers, strict=True):
         known.asked_owned.setdefault(owner, set()).update(wanted[owner])
         known.owned.setdefault(owner, set()).update(found)
+
+
+def _is_bundle(known: Known, line: Line) -> bool:
+    item = known.items.get(line.app_id)
+    return item is not None and item.type == "bundle"
 
 
 def _unasked(known: Known, lines: list[Line]) -> dict[uuid.UUID, set[int]]:

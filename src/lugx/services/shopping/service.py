@@ -66,11 +66,18 @@ def _asks(user_id: uuid.UUID, items: list[CartItem]) -> list[lookups.Line]:
 
 
 async def learn(
-    ctx: ServiceContext, user_id: uuid.UUID, items: list[CartItem], known: Known | None = None
+    ctx: ServiceContext,
+    user_id: uuid.UUID,
+    items: list[CartItem],
+    known: Known | None = None,
+    *,
+    owned_for_bundles_only: bool = False,
 ) -> Known:
     """What pricing these lines needs, asked of the catalog and purchases; what `known` says
-    already is not asked again."""
-    return await lookups.learn(ctx, _asks(user_id, items), known)
+    already is not asked again (see lookups.learn for `owned_for_bundles_only`)."""
+    return await lookups.learn(
+        ctx, _asks(user_id, items), known, owned_for_bundles_only=owned_for_bundles_only
+    )
 
 
 def _quote(item: Sellable | None, owned: set[int], known: Known) -> tuple[Quote | None, bool]:
@@ -388,8 +395,10 @@ async def checkout(
     ctx: ServiceContext, user_id: uuid.UUID, order_id: uuid.UUID, now: datetime
 ) -> CheckoutRead:
     """Freeze the priced cart for an order and reserve its coupon use (idempotent per order).
-    Read (the cart, and whether the order was frozen already), price (the catalog and purchases
-    asked), then one short write that takes the cart only if it did not change meanwhile."""
+    Read (the cart, and whether the order was frozen already), price (the catalog asked, and
+    purchases about bundles), then one short write that takes the cart only if it did not
+    change meanwhile. A line already owned is purchases' to refuse: it checks in the same
+    transaction that stores the order, where no race can slip past."""
     async with ctx.db.session(write=False) as session:
         cart, items, recorded = await repo.cart_for_checkout(session, user_id, order_id)
         done = await repo.checkout(session, order_id) if recorded else None
@@ -398,7 +407,10 @@ async def checkout(
     try:
         if cart is None or not items:
             raise Conflict("The cart is empty", code="cart-empty")
-        lines = price_lines(user_id, items, await learn(ctx, user_id, items))
+        # Purchases checks what each receiver owns itself, in the transaction that stores the
+        # order's lines: here ownership is asked only where it sets a price (bundles).
+        known = await learn(ctx, user_id, items, owned_for_bundles_only=True)
+        lines = price_lines(user_id, items, known)
         _refuse_unsellable(lines)
         async with ctx.db.session() as session:
             return await _freeze(session, cart, items, lines, order_id, now)
