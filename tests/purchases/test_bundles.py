@@ -7,22 +7,14 @@ import httpx
 import pytest
 
 from lugx.platform.bootstrap import Platform
-from tests.catalog.factories import create_game
 from tests.purchases.factories import buyer, checkout, library_of, paid_order
-from tests.shopping.factories import add_to_cart, games, service_calls
+from tests.shopping.factories import add_to_cart, bundle_of_two, service_calls
 
 
 async def test_a_bundle_puts_each_of_its_items_in_the_library_once(
     client: httpx.AsyncClient, platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    owner, (one, two) = await games(client, platform, 1000, 3000)
-    bundle = await create_game(
-        client,
-        owner,
-        type="bundle",
-        bundle_items=[one["app_id"], two["app_id"]],
-        bundle_discount_percent=25,
-    )
+    one, two, bundle = await bundle_of_two(client, platform)
     player = await buyer(client, one["app_id"], wallet=10_000)
     await paid_order(client, player)  # owns `one` already
     assert (await add_to_cart(client, player, bundle["app_id"])).status_code == 201

@@ -46,6 +46,21 @@ async def games(
     return owner, made
 
 
+async def bundle_of_two(
+    client: httpx.AsyncClient, platform: Platform
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Two published games ($10 and $30) and a bundle of both at 25 % off: (one, two, bundle)."""
+    owner, (one, two) = await games(client, platform, 1000, 3000)
+    bundle = await create_game(
+        client,
+        owner,
+        type="bundle",
+        bundle_items=[one["app_id"], two["app_id"]],
+        bundle_discount_percent=25,
+    )
+    return one, two, bundle
+
+
 async def add_to_cart(
     client: httpx.AsyncClient, account: Account, app_id: int, **extra: Any
 ) -> httpx.Response:

@@ -7,13 +7,14 @@ import httpx
 import pytest
 
 from lugx.platform.bootstrap import Platform
-from tests.catalog.factories import admin_account, create_game
+from tests.catalog.factories import admin_account
 from tests.purchases.factories import buyer, paid_order
 from tests.shopping.factories import (
     CART,
     COUPONS,
     WISHLIST,
     add_to_cart,
+    bundle_of_two,
     cart_of,
     games,
     make_coupon,
@@ -65,14 +66,7 @@ async def test_an_addition_asks_the_catalog_once_and_purchases_once_per_owner(
 async def test_a_bundle_is_priced_for_what_its_future_owner_lacks(
     client: httpx.AsyncClient, platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    owner, (one, two) = await games(client, platform, 1000, 3000)
-    bundle = await create_game(
-        client,
-        owner,
-        type="bundle",
-        bundle_items=[one["app_id"], two["app_id"]],
-        bundle_discount_percent=25,
-    )
+    one, two, bundle = await bundle_of_two(client, platform)
     player = await buyer(client, one["app_id"], wallet=5000)
     await paid_order(client, player)  # the player owns `one` now
     with service_calls(monkeypatch) as calls:
