@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+NATS_ANCHOR = "lugx-test-anchor"
+
 
 async def remove_namespace(url: str, namespace: str, queues: list[str]) -> None:
     """Delete what a test run created on the broker."""
@@ -11,7 +13,12 @@ async def remove_namespace(url: str, namespace: str, queues: list[str]) -> None:
 
         client = await nats.connect(url)
         try:
-            await client.jetstream().delete_stream(f"{namespace}-events")
+            jetstream = client.jetstream()
+            # NATS removes its streams directory when the last stream goes, and a stream being
+            # created at that moment by another worker fails ("could not create storage
+            # directory"). One stream that is never deleted keeps the directory there.
+            await jetstream.add_stream(name=NATS_ANCHOR, subjects=[f"{NATS_ANCHOR}.>"])
+            await jetstream.delete_stream(f"{namespace}-events")
         finally:
             await client.close()
     elif kind in ("redis", "rediss"):

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from lugx.platform.db import Database, utcnow
-from lugx.platform.events._sql import plain_uuid, rowcount
+from lugx.platform.db.sql import plain_uuid, rowcount
 from lugx.platform.events.consumer import Consumer
 from lugx.platform.events.dead_letters import DeadLetter, DeadLetterNotFound, list_dead_letters
 from lugx.platform.events.tables import EventTables

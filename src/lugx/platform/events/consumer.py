@@ -24,7 +24,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.platform.db import Database, utcnow
-from lugx.platform.events._sql import insert_with_conflicts, rowcount
+from lugx.platform.db.sql import insert_with_conflicts, rowcount
 from lugx.platform.events.dead_letters import (
     DeadLetter,
     DeadLetterAlreadyReplayed,

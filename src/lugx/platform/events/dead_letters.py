@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import select
 
 from lugx.platform.db import Database
+from lugx.platform.db.sql import plain_uuid
 from lugx.platform.errors import Conflict, NotFound
-from lugx.platform.events._sql import plain_uuid
 from lugx.platform.events.envelope import Event
 from lugx.platform.events.tables import EventTables
 

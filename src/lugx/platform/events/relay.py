@@ -29,7 +29,7 @@ import structlog
 from sqlalchemy import delete, select, update
 
 from lugx.platform.db import Database, utcnow
-from lugx.platform.events._sql import rowcount
+from lugx.platform.db.sql import rowcount
 from lugx.platform.events.dead_letters import error_text
 from lugx.platform.events.outbox import event_from_row
 from lugx.platform.events.tables import EventTables

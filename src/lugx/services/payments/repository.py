@@ -17,7 +17,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
-from lugx.platform.events._sql import insert_with_conflicts, rowcount
+from lugx.platform.db.sql import insert_with_conflicts, rowcount
 from lugx.services.payments.models import (
     Charge,
     LedgerAccount,

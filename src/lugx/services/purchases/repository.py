@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from lugx.platform.events._sql import insert_with_conflicts
+from lugx.platform.db.sql import insert_with_conflicts
 from lugx.services.purchases.models import (
     Entitlement,
     Order,

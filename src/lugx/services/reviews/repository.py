@@ -10,7 +10,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lugx.platform.events._sql import insert_with_conflicts
+from lugx.platform.db.sql import insert_with_conflicts
 from lugx.services.reviews.models import (
     Comment,
     CommentVote,

@@ -1,4 +1,5 @@
-"""The small amount of dialect-specific SQL the event kit needs (SQLite and PostgreSQL)."""
+"""The little dialect-specific SQL the platform and the services need, for SQLite and
+PostgreSQL alike: inserts that may conflict, rows matched, plain UUIDs from any driver."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def insert_with_conflicts(dialect: str, table: Table) -> postgresql.Insert | sql
         return postgresql.insert(table)
     if dialect == "sqlite":
         return sqlite.insert(table)
-    raise NotImplementedError(f"the event kit supports SQLite and PostgreSQL, not {dialect}")
+    raise NotImplementedError(f"Lugx supports SQLite and PostgreSQL, not {dialect}")
 
 
 def rowcount(result: Result[Any]) -> int:
