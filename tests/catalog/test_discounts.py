@@ -71,7 +71,10 @@ async def test_a_scheduled_discount_starts_and_ends_on_time(
     assert await tick(ends + timedelta(seconds=1)) == [game["app_id"]]
     assert await tick(ends + timedelta(seconds=2)) == []  # announced once only
     async with ctx.db.session(write=False) as session:
-        rows = (await session.execute(select(EVENTS.outbox))).all()
+        # In the order they were published: PostgreSQL returns rows in no set order (the
+        # relay's updates move them).
+        outbox = EVENTS.outbox
+        rows = (await session.execute(select(outbox).order_by(outbox.c.occurred_at))).all()
     phases = [orjson.loads(r.payload)["phase"] for r in rows if r.type == "GameDiscounted"]
     assert phases == ["started", "ended"]
 

@@ -166,7 +166,8 @@ async def test_dlc_and_bundles_link_to_their_games(
         )
         assert response.status_code == 200, response.text
         async with database_of(platform, "catalog").session(write=False) as session:
-            rows = (await session.execute(select(EVENTS.outbox))).all()
+            outbox = EVENTS.outbox  # oldest first: PostgreSQL returns rows in no set order
+            rows = (await session.execute(select(outbox).order_by(outbox.c.occurred_at))).all()
         updated = [
             orjson.loads(r.payload)
             for r in rows
