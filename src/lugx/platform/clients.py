@@ -1,6 +1,7 @@
 """Service-to-service calls. Every service's typed client derives from `ServiceClient`; the
-`Clients` registry hands each one an httpx client that talks over an in-process ASGI transport in
-the embedded wiring and over HTTP (with timeouts) in the distributed one. Same code either way."""
+`Clients` registry hands each one a caller that goes straight into the service's ASGI app in the
+embedded wiring (asgi_calls.py) and an httpx client over HTTP (with timeouts) in the distributed
+one. Same code either way."""
 
 from __future__ import annotations
 
@@ -123,20 +124,14 @@ class Clients:
         self._apps[service] = app
 
     def http(self, service: str) -> httpx.AsyncClient:
-        """An httpx client of the service: over an ASGI transport when it is in this process,
-        else over HTTP with the upstream timeout."""
+        """An httpx client of the service over HTTP (where it runs, from LUGX_SERVICE_URLS),
+        with the upstream timeout. A service in this process is reached through `caller`."""
         client = self._http.get(service)
         if client is None:
-            app = self._apps.get(service)
-            if app is not None:
-                client = httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=app), base_url=f"http://{service}"
-                )
-            else:
-                client = httpx.AsyncClient(
-                    base_url=self._settings.service_url(service),
-                    timeout=self._settings.upstream_timeout_seconds,
-                )
+            client = httpx.AsyncClient(
+                base_url=self._settings.service_url(service),
+                timeout=self._settings.upstream_timeout_seconds,
+            )
             self._http[service] = client
         return client
 

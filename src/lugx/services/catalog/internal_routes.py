@@ -4,7 +4,6 @@ that the public API does not answer, or answers at more cost than they need."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -12,11 +11,10 @@ from fastapi import APIRouter, Depends, Query
 from lugx.platform.auth.service_calls import require_service
 from lugx.platform.db import DbSession, utcnow
 from lugx.platform.errors import NotFound
-from lugx.platform.money import Money
 from lugx.services.catalog import repository as repo
-from lugx.services.catalog.models import Game
 from lugx.services.catalog.pricing import quote
 from lugx.services.catalog.schemas import GameManagers, Sellable
+from lugx.services.catalog.views import sellable
 
 # A full cart (shopping.service.MAX_CART_ITEMS) and then some.
 SELLABLES_PER_CALL = 200
@@ -58,22 +56,6 @@ async def sellables(
         items_of.setdefault(bundle_id, []).append(item.app_id)
         found.setdefault(item.app_id, item)
     return {
-        str(app_id): _sellable(game, now, items_of.get(game.id, []))
+        str(app_id): sellable(game, quote(game, now), items_of.get(game.id, []))
         for app_id, game in found.items()
     }
-
-
-def _sellable(game: Game, now: datetime, bundle_items: list[int]) -> Sellable:
-    price = quote(game, now)  # in USD, as `GET /prices` answers by default
-    return Sellable(
-        app_id=game.app_id,
-        type=game.type,
-        status=game.status,
-        title=game.title,
-        header_image=game.header_image,
-        price=Money(amount=price.amount, currency=price.currency),
-        final_price=Money(amount=price.final, currency=price.currency),
-        discount_percent=price.discount_percent,
-        bundle_items=bundle_items,
-        bundle_discount_percent=game.bundle_discount_percent,
-    )

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lugx.platform.money import Money
 from lugx.services.catalog.models import PLATFORMS, Game, GamePrice, names_of
 from lugx.services.catalog.pricing import Quote, quote
-from lugx.services.catalog.schemas import GameSummary, ReviewSummary
+from lugx.services.catalog.schemas import GameSummary, ReviewSummary, Sellable
 
 
 def review_summary(game: Game) -> ReviewSummary:
@@ -71,3 +71,20 @@ async def summaries(
         prices = {currency: regional[game.id]} if game.id in regional else None
         lines.append(summary(game, quote(game, now, currency=currency, regional=prices)))
     return lines
+
+
+def sellable(game: Game, price: Quote, bundle_items: list[int]) -> Sellable:
+    """What selling the item needs (shopping, purchases): `price` in USD, as `GET /prices`
+    answers by default."""
+    return Sellable(
+        app_id=game.app_id,
+        type=game.type,
+        status=game.status,
+        title=game.title,
+        header_image=game.header_image,
+        price=Money(amount=price.amount, currency=price.currency),
+        final_price=Money(amount=price.final, currency=price.currency),
+        discount_percent=price.discount_percent,
+        bundle_items=bundle_items,
+        bundle_discount_percent=game.bundle_discount_percent,
+    )

@@ -17,11 +17,10 @@ from lugx.platform.errors import NotFound
 from lugx.platform.service import ServiceContext
 from lugx.services import SERVICE_MODULES
 from lugx.services.catalog.client import CatalogClient
-from lugx.services.catalog.schemas import PriceRead, Sellable
+from lugx.services.catalog.schemas import Sellable
 from lugx.services.users.client import UsersClient
 
-PRICES_PER_CALL = 100  # the catalog's /prices takes at most this many app_ids
-SELLABLES_PER_CALL = 200  # and its internal /sellables this many
+SELLABLES_PER_CALL = 200  # the catalog's internal /sellables takes at most this many app_ids
 
 
 async def sellables(ctx: ServiceContext, app_ids: Iterable[int]) -> dict[int, Sellable]:
@@ -43,14 +42,13 @@ def for_sale(items: dict[int, Sellable], app_id: int) -> Sellable:
     return item
 
 
-async def prices(ctx: ServiceContext, app_ids: Iterable[int]) -> dict[int, PriceRead]:
-    """Current USD prices of the published ones among `app_ids` (the others are left out)."""
-    wanted = sorted(set(app_ids))
-    catalog = ctx.client(CatalogClient)
-    found: dict[int, PriceRead] = {}
-    for start in range(0, len(wanted), PRICES_PER_CALL):
-        found.update(await catalog.prices(wanted[start : start + PRICES_PER_CALL]))
-    return found
+async def for_sale_now(ctx: ServiceContext, app_ids: Iterable[int]) -> dict[int, Sellable]:
+    """The published ones among `app_ids`, with their USD prices now (the others left out)."""
+    return {
+        app_id: item
+        for app_id, item in (await sellables(ctx, app_ids)).items()
+        if item.status == "published"
+    }
 
 
 async def manages_game(ctx: ServiceContext, app_id: int, user_id: uuid.UUID) -> bool:

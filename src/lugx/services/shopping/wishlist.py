@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.platform.errors import Conflict, NotFound, ValidationFailed
 from lugx.platform.service import ServiceContext
-from lugx.services.catalog.schemas import PriceRead, Sellable
+from lugx.services.catalog.schemas import Sellable
 from lugx.services.shopping import lookups
 from lugx.services.shopping import repository as repo
 from lugx.services.shopping.models import Wishlist, WishlistItem
@@ -59,11 +59,11 @@ async def visible_wishlist(
 
 async def lines(ctx: ServiceContext, items: list[WishlistItem]) -> list[WishlistLine]:
     """Wishlist lines with the catalog's price now (null once no longer for sale)."""
-    prices = await lookups.prices(ctx, [item.app_id for item in items])
+    prices = await lookups.for_sale_now(ctx, [item.app_id for item in items])
     return [line_of(item, prices.get(item.app_id)) for item in items]
 
 
-def line_of(item: WishlistItem, price: PriceRead | Sellable | None) -> WishlistLine:
+def line_of(item: WishlistItem, price: Sellable | None) -> WishlistLine:
     return WishlistLine(
         app_id=item.app_id,
         title=item.title,
@@ -154,7 +154,7 @@ async def set_alert(
 ) -> WishlistLine:
     """Alert when the final price falls to the target or below: it must be below now. The
     price is asked first, then one short write."""
-    price = (await lookups.prices(ctx, [app_id])).get(app_id)
+    price = (await lookups.for_sale_now(ctx, [app_id])).get(app_id)
     async with ctx.db.session() as session:
         item = await repo.wishlist_item(session, user_id, app_id)
         if item is None:
