@@ -3,6 +3,7 @@ thread; a service with long reads keeps threaded readers."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from pathlib import Path
@@ -110,5 +111,26 @@ async def test_commits_never_checkpoint_the_wal_a_thread_does_every_few_hundred(
         await _insert(database, 10_000)  # the `every`-th commit starts a checkpoint
         await checkpoints.wait()
         assert _rows_in_the_database_file(path) == checkpoints.every - 1
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.parametrize("write", [True, False])
+async def test_a_unit_of_work_never_hands_the_loop_to_another_task(
+    tmp_path: Path, write: bool
+) -> None:
+    """Inline, a whole unit of work (open, statements, commit, close) runs without a turn of
+    the loop: a writer never holds the service's write lock while other tasks run."""
+    database = Database(f"sqlite+aiosqlite:///{tmp_path}/x.db")
+    ran: list[str] = []
+    try:
+        await _driver_of(database, write=write)  # the pool's connection exists
+        other = asyncio.get_running_loop().call_soon(ran.append, "another task")
+        async with database.session(write=write) as session:
+            await session.execute(text("SELECT 1"))
+        assert ran == []
+        other.cancel()
+        async with database.session(write=False, long=True) as session:
+            await session.execute(text("SELECT 1"))  # threaded long reads still work
     finally:
         await database.dispose()

@@ -204,18 +204,33 @@ class Database:
     async def _scoped(
         self, factory: async_sessionmaker[AsyncSession]
     ) -> AsyncIterator[AsyncSession]:
-        async with factory() as session:
+        session = factory()
+        try:
             try:
                 yield session
                 await session.commit()
             except BaseException:
                 await session.rollback()
                 raise
-            for callback in session.info.pop(_AFTER_COMMIT, ()):
-                try:
-                    await callback()
-                except Exception:
-                    log.exception("after-commit callback failed")
+        finally:
+            await self._close(session)
+        for callback in session.info.pop(_AFTER_COMMIT, ()):
+            try:
+                await callback()
+            except Exception:
+                log.exception("after-commit callback failed")
+
+    async def _close(self, session: AsyncSession) -> None:
+        """SQLite's connections run on the loop (inline_sqlite.py), so closing never yields and
+        needs none of the task and shield AsyncSession's own exit wraps it in: two turns of the
+        loop per unit of work, taken while a writer still holds the service's write lock.
+        PostgreSQL's close, and a threaded long reader's, can yield, and keep that protection
+        from cancellation."""
+        threaded = self.long_reader is not self.reader and session.bind is self.long_reader
+        if self.sqlite and not threaded:
+            await session.close()
+        else:
+            await session.__aexit__(None, None, None)
 
     async def ping(self) -> None:
         async with self.reader.connect() as conn:
