@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
@@ -280,7 +280,13 @@ async def sellable_games(session: AsyncSession, app_ids: Sequence[int]) -> list[
     """These games (any status), loaded only as far as selling them needs."""
     if not app_ids:
         return []
-    return await _all(session, select(Game).options(_SELLABLE).where(Game.app_id.in_(app_ids)))
+    return list((await session.execute(_SELLABLE_GAMES, {"app_ids": list(app_ids)})).scalars())
+
+
+# Built once: every cart request and checkout asks (internal_routes.sellables).
+_SELLABLE_GAMES = (
+    select(Game).options(_SELLABLE).where(Game.app_id.in_(bindparam("app_ids", expanding=True)))
+)
 
 
 async def bundle_contents(

@@ -264,12 +264,15 @@ def _grant_statement(session: AsyncSession) -> Any:
 async def owned(
     session: AsyncSession, user_id: uuid.UUID, app_ids: Sequence[int]
 ) -> Sequence[Entitlement]:
-    query = select(Entitlement).where(
-        Entitlement.user_id == user_id,
-        Entitlement.app_id.in_(list(app_ids)),
-        Entitlement.revoked_at.is_(None),
-    )
-    return (await session.execute(query)).scalars().all()
+    params = {"user_id": user_id, "apps": list(app_ids)}
+    return (await session.execute(_OWNED, params)).scalars().all()
+
+
+_OWNED = select(Entitlement).where(
+    Entitlement.user_id == bindparam("user_id"),
+    Entitlement.app_id.in_(bindparam("apps", expanding=True)),
+    Entitlement.revoked_at.is_(None),
+)
 
 
 async def library(

@@ -7,7 +7,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, and_, delete, false, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    false,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.platform.db.sql import insert_with_conflicts, rowcount
@@ -41,15 +52,19 @@ async def ensure_cart(session: AsyncSession, user_id: uuid.UUID) -> Cart:
     return cart
 
 
-def _cart_rows(user_id: uuid.UUID) -> Select[Cart, CartItem]:
-    """The user's cart with each of its lines, in the order they were added (one row with no
-    line for an empty cart, none for no cart)."""
-    return (
-        select(Cart, CartItem)
-        .outerjoin(CartItem, CartItem.cart_id == Cart.id)
-        .where(Cart.user_id == user_id)
-        .order_by(CartItem.added_at, CartItem.id)
-    )
+# Built once: building and keying a statement costs more than SQLite takes to run it, and a
+# cart is read on every cart request and at checkout. The user's cart with each of its lines,
+# in the order they were added (one row with no line for an empty cart, none for no cart).
+_CART_ROWS = (
+    select(Cart, CartItem)
+    .outerjoin(CartItem, CartItem.cart_id == Cart.id)
+    .where(Cart.user_id == bindparam("user_id"))
+    .order_by(CartItem.added_at, CartItem.id)
+)
+# The same, and whether an order's checkout is recorded.
+_CART_ROWS_AND_RECORDED = _CART_ROWS.add_columns(
+    select(Checkout.order_id).where(Checkout.order_id == bindparam("order_id")).exists()
+)
 
 
 def _cart_and_lines(
@@ -64,7 +79,7 @@ async def cart_with_items(
     session: AsyncSession, user_id: uuid.UUID
 ) -> tuple[Cart | None, list[CartItem]]:
     """The user's cart (None: never made) and its lines, in one query."""
-    rows = (await session.execute(_cart_rows(user_id))).all()
+    rows = (await session.execute(_CART_ROWS, {"user_id": user_id})).all()
     return _cart_and_lines([(cart, item) for cart, item in rows])
 
 
@@ -73,8 +88,8 @@ async def cart_for_checkout(
 ) -> tuple[Cart | None, list[CartItem], bool]:
     """`cart_with_items`, and whether this order's checkout is recorded already (a retry):
     still one query. Without a cart, that last is False whatever the truth."""
-    recorded = select(Checkout.order_id).where(Checkout.order_id == order_id).exists()
-    rows = (await session.execute(_cart_rows(user_id).add_columns(recorded))).all()
+    params = {"user_id": user_id, "order_id": order_id}
+    rows = (await session.execute(_CART_ROWS_AND_RECORDED, params)).all()
     cart, items = _cart_and_lines([(cart, item) for cart, item, _ in rows])
     return cart, items, bool(rows and rows[0][2])
 
