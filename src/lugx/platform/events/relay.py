@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, Table, Update, bindparam, delete, select, update
 
 from lugx.platform.db import Database, utcnow
 from lugx.platform.db.sql import rowcount
@@ -36,6 +38,45 @@ from lugx.platform.events.tables import EventTables
 from lugx.platform.events.transport import Transport
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class _RelayStatements:
+    """A pass's statements, built once per relay: building and keying a statement costs more
+    than running it, and a busy service runs a pass per commit that publishes."""
+
+    due: Select[Any]
+    lease: Update
+    hand_back: Update
+    published: Update
+
+    @classmethod
+    def of(cls, outbox: Table, max_attempts: int, dialect: str) -> _RelayStatements:
+        ids = outbox.c.id.in_(bindparam("ids", expanding=True))
+        due = (
+            select(outbox)
+            .where(
+                outbox.c.published_at.is_(None),
+                outbox.c.next_attempt_at <= bindparam("now"),
+                outbox.c.attempts < max_attempts,
+            )
+            .order_by(outbox.c.occurred_at, outbox.c.id)
+            .limit(bindparam("limit"))
+        )
+        if dialect == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        return cls(
+            due=due,
+            lease=update(outbox)
+            .where(ids)
+            .values(attempts=outbox.c.attempts + 1, next_attempt_at=bindparam("until")),
+            hand_back=update(outbox)
+            .where(ids)
+            .values(attempts=outbox.c.attempts - 1, next_attempt_at=bindparam("now")),
+            published=update(outbox)
+            .where(ids)
+            .values(published_at=bindparam("now"), last_error=None),
+        )
 
 
 class OutboxRelay:
@@ -152,29 +193,19 @@ class OutboxRelay:
             )
         return rowcount(result)
 
+    @functools.cached_property
+    def _statements(self) -> _RelayStatements:
+        return _RelayStatements.of(self.tables.outbox, self.max_attempts, self.db.dialect)
+
     async def _claim(self, limit: int) -> Sequence[Any]:
-        outbox = self.tables.outbox
         now = utcnow()
-        query = (
-            select(outbox)
-            .where(
-                outbox.c.published_at.is_(None),
-                outbox.c.next_attempt_at <= now,
-                outbox.c.attempts < self.max_attempts,
-            )
-            .order_by(outbox.c.occurred_at, outbox.c.id)
-            .limit(limit)
-        )
-        if self.db.dialect == "postgresql":
-            query = query.with_for_update(skip_locked=True)
+        statements = self._statements
         async with self.db.session(write=True) as session:
-            rows = (await session.execute(query)).all()
+            due = {"now": now, "limit": limit}
+            rows: Sequence[Any] = (await session.execute(statements.due, due)).all()
             if rows:
-                await session.execute(
-                    update(outbox)
-                    .where(outbox.c.id.in_([row.id for row in rows]))
-                    .values(attempts=outbox.c.attempts + 1, next_attempt_at=now + self.lease)
-                )
+                lease = {"ids": [row.id for row in rows], "until": now + self.lease}
+                await session.execute(statements.lease, lease)
         return rows
 
     async def _settle(
@@ -182,19 +213,12 @@ class OutboxRelay:
     ) -> None:
         outbox = self.tables.outbox
         now = utcnow()
+        statements = self._statements
         async with self.db.session(write=True) as session:
             if untried:
-                await session.execute(
-                    update(outbox)
-                    .where(outbox.c.id.in_(untried))
-                    .values(attempts=outbox.c.attempts - 1, next_attempt_at=now)
-                )
+                await session.execute(statements.hand_back, {"ids": untried, "now": now})
             if published:
-                await session.execute(
-                    update(outbox)
-                    .where(outbox.c.id.in_(published))
-                    .values(published_at=now, last_error=None)
-                )
+                await session.execute(statements.published, {"ids": published, "now": now})
             for row, exc in failed:
                 attempts = row.attempts + 1  # as counted by the claim
                 await session.execute(
