@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -9,7 +10,9 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Delete,
     Table,
+    Update,
     and_,
     bindparam,
     delete,
@@ -108,16 +111,36 @@ async def remove_line(session: AsyncSession, user_id: uuid.UUID, app_id: int) ->
 Lines = Sequence[tuple[int, uuid.UUID | None]]  # (app_id, recipient_id or None: the buyer)
 
 
-def _any_of(lines: Lines) -> ColumnElement[bool]:
+def _line_params(lines: Lines) -> dict[str, Any]:
+    """The bound values of `_any_of(_shape(lines))`."""
+    gifts = [(app_id, to) for app_id, to in lines if to is not None]
+    params: dict[str, Any] = {"own_apps": [app_id for app_id, to in lines if to is None]}
+    for i, (app_id, recipient_id) in enumerate(gifts):
+        params[f"gift_app_{i}"], params[f"gift_to_{i}"] = app_id, recipient_id
+    return params
+
+
+def _shape(lines: Lines) -> tuple[int, bool]:
+    """What the statements over these lines are built for: how many gift lines, and whether
+    any line is for the buyer (statements are cached per shape, values bound per call)."""
+    gifts = sum(1 for _, recipient_id in lines if recipient_id is not None)
+    return gifts, gifts < len(lines)
+
+
+@functools.cache
+def _any_of(shape: tuple[int, bool]) -> ColumnElement[bool]:
     """A cart line that is one of these (same app, same recipient)."""
-    for_self = [app_id for app_id, recipient_id in lines if recipient_id is None]
+    gifts, for_self = shape
     same = [
-        and_(CartItem.app_id == app_id, CartItem.recipient_id == recipient_id)
-        for app_id, recipient_id in lines
-        if recipient_id is not None
+        and_(
+            CartItem.app_id == bindparam(f"gift_app_{i}"),
+            CartItem.recipient_id == bindparam(f"gift_to_{i}"),
+        )
+        for i in range(gifts)
     ]
     if for_self:
-        same.append(and_(CartItem.recipient_id.is_(None), CartItem.app_id.in_(for_self)))
+        own = CartItem.app_id.in_(bindparam("own_apps", expanding=True))
+        same.append(and_(CartItem.recipient_id.is_(None), own))
     return or_(false(), *same)
 
 
@@ -125,10 +148,16 @@ async def remove_bought(session: AsyncSession, user_id: uuid.UUID, lines: Lines)
     """Delete from the user's cart the lines an order bought: one statement for them all."""
     if not lines:
         return
-    cart_id = select(Cart.id).where(Cart.user_id == user_id).scalar_subquery()
-    await session.execute(
+    params = {"user_id": user_id, **_line_params(lines)}
+    await session.execute(_remove_bought(_shape(lines)), params)
+
+
+@functools.cache
+def _remove_bought(shape: tuple[int, bool]) -> Delete:
+    cart_id = select(Cart.id).where(Cart.user_id == bindparam("user_id")).scalar_subquery()
+    return (
         delete(CartItem)
-        .where(CartItem.cart_id == cart_id, _any_of(lines))
+        .where(CartItem.cart_id == cart_id, _any_of(shape))
         .execution_options(synchronize_session=False)
     )
 
@@ -147,22 +176,37 @@ async def mark_checkout(
     was priced (exactly these lines, this coupon): the slot free, or held by a checkout started
     before `stale` (its order never came to anything). One conditional UPDATE: False when the
     slot is taken or the cart changed (`cart_with_items` tells which)."""
+    params = {
+        "buyer": user_id,  # not "user_id": an UPDATE keeps its columns' names for itself
+        "order_id": order_id,
+        "now": now,
+        "stale": stale,
+        "coupon": coupon_code,
+        "lines": len(lines),
+        **_line_params(lines),
+    }
+    statement = _mark_checkout(_shape(lines), coupon_code is None)
+    return rowcount(await session.execute(statement, params)) == 1
+
+
+@functools.cache
+def _mark_checkout(shape: tuple[int, bool], no_coupon: bool) -> Update:
+    """Built once per shape of order (gift lines, own lines, a coupon or none)."""
     in_cart = CartItem.cart_id == Cart.id
     every_line = select(func.count()).where(in_cart).scalar_subquery()
-    priced_lines = select(func.count()).where(in_cart, _any_of(lines)).scalar_subquery()
-    result = await session.execute(
+    priced_lines = select(func.count()).where(in_cart, _any_of(shape)).scalar_subquery()
+    return (
         update(Cart)
         .where(
-            Cart.user_id == user_id,
-            or_(Cart.checkout_order_id.is_(None), Cart.checkout_started_at < stale),
-            Cart.coupon_code.is_(None) if coupon_code is None else Cart.coupon_code == coupon_code,
-            every_line == len(lines),
-            priced_lines == len(lines),  # one line per app in a cart: the same lines
+            Cart.user_id == bindparam("buyer"),
+            or_(Cart.checkout_order_id.is_(None), Cart.checkout_started_at < bindparam("stale")),
+            Cart.coupon_code.is_(None) if no_coupon else Cart.coupon_code == bindparam("coupon"),
+            every_line == bindparam("lines"),
+            priced_lines == bindparam("lines"),  # one line per app in a cart: the same lines
         )
-        .values(checkout_order_id=order_id, checkout_started_at=now)
+        .values(checkout_order_id=bindparam("order_id"), checkout_started_at=bindparam("now"))
         .execution_options(synchronize_session=False)
     )
-    return rowcount(result) == 1
 
 
 async def unmark_checkout(session: AsyncSession, user_id: uuid.UUID, order_id: uuid.UUID) -> None:
