@@ -18,10 +18,10 @@ from lugx.platform.bootstrap import Platform
 from lugx.platform.clients import ServiceClient
 from lugx.platform.events import Event
 from lugx.services.shopping.client import ShoppingClient
-from lugx.services.shopping.models import EVENTS
-from tests.catalog.factories import create_game, publisher_account
+from lugx.services.shopping.models import EVENTS, Coupon, CouponUse
+from tests.catalog.factories import admin_account, create_game, publisher_account
 from tests.conftest import database_of
-from tests.users.factories import Account
+from tests.users.factories import Account, signed_up
 
 CART = "/api/v1/shopping/cart"
 WISHLIST = "/api/v1/shopping/wishlist"
@@ -154,3 +154,52 @@ def writer_free(platform: Platform, service: str = "shopping") -> Callable[[str]
             raise AssertionError(f"{service} calls another service holding its writer") from None
 
     return take
+
+
+async def coupon_state(platform: Platform, code: str) -> tuple[int, list[str]]:
+    async with database_of(platform, "shopping").session(write=False) as session:
+        coupon = (await session.execute(select(Coupon).where(Coupon.code == code))).scalar_one()
+        uses = (
+            await session.execute(select(CouponUse.status).where(CouponUse.coupon_id == coupon.id))
+        ).scalars()
+        return coupon.uses, sorted(uses)
+
+
+async def shopper(
+    client: httpx.AsyncClient, app_ids: list[int], code: str | None = None
+) -> Account:
+    player = await signed_up(client)
+    for app_id in app_ids:
+        assert (await add_to_cart(client, player, app_id)).status_code == 201
+    if code is not None:
+        applied = await client.post(f"{CART}/coupon", json={"code": code}, headers=player.headers)
+        assert applied.status_code == 200, applied.text
+    return player
+
+
+def paid(
+    player: Account, order_id: uuid.UUID, app_ids: list[int], code: str | None
+) -> dict[str, Any]:
+    return {
+        "order_id": str(order_id),
+        "user_id": player.id,
+        "total": {"amount": 0, "currency": "USD"},
+        "coupon_code": code,
+        "lines": [
+            {"app_id": a, "recipient_id": None, "price": None, "final_price": None} for a in app_ids
+        ],
+    }
+
+
+async def held_with_coupon(
+    client: httpx.AsyncClient, platform: Platform, code: str, **limits: Any
+) -> tuple[Account, dict[str, Any], uuid.UUID]:
+    """A player whose cart (one $20 game, with a 10 % coupon `code` under these limits) is
+    frozen for a new order, which reserved one use: (player, game, order id)."""
+    admin = await admin_account(client, platform)
+    _, (game,) = await games(client, platform, 2000)
+    await make_coupon(client, admin, code=code, percent=10, **limits)
+    player = await shopper(client, [game["app_id"]], code)
+    order_id = uuid.uuid4()
+    await shopping_as(platform).checkout(uuid.UUID(player.id), order_id)
+    return player, game, order_id

@@ -11,7 +11,7 @@ from lugx.platform.bootstrap import Platform
 from lugx.services.shopping.models import CartItem
 from tests.catalog.factories import create_game
 from tests.conftest import database_of
-from tests.shopping.factories import CART, add_to_cart, cart_of, games
+from tests.shopping.factories import CART, add_to_cart, bundle_of_two, cart_of, games
 from tests.users.factories import signed_up
 
 
@@ -137,14 +137,7 @@ async def test_a_cart_is_only_its_owners(client: httpx.AsyncClient, platform: Pl
 
 
 async def test_a_bundle_completes_the_set(client: httpx.AsyncClient, platform: Platform) -> None:
-    owner, (one, two) = await games(client, platform, 1000, 3000)
-    bundle = await create_game(
-        client,
-        owner,
-        type="bundle",
-        bundle_items=[one["app_id"], two["app_id"]],
-        bundle_discount_percent=25,
-    )
+    *_, bundle = await bundle_of_two(client, platform)
     player = await signed_up(client)
     assert (await add_to_cart(client, player, bundle["app_id"])).status_code == 201
     line = (await cart_of(client, player))["items"][0]

@@ -7,7 +7,6 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
@@ -16,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.platform.bootstrap import Platform
 from lugx.platform.errors import Conflict, Forbidden
-from lugx.services.shopping.models import Cart, CartItem, Coupon, CouponUse
+from lugx.services.shopping.models import Cart, CartItem
 from lugx.services.shopping.service import CHECKOUT_HOLD
 from tests.catalog.factories import admin_account
 from tests.conftest import database_of
@@ -24,37 +23,20 @@ from tests.shopping.factories import (
     CART,
     add_to_cart,
     cart_of,
+    coupon_state,
     deliver,
     games,
+    held_with_coupon,
     make_coupon,
+    paid,
     published,
     service_calls,
+    shopper,
     shopping_as,
 )
 from tests.users.factories import Account, signed_up
 
 Changer = Callable[[AsyncSession, Cart], Awaitable[None]]
-
-
-async def coupon_state(platform: Platform, code: str) -> tuple[int, list[str]]:
-    async with database_of(platform, "shopping").session(write=False) as session:
-        coupon = (await session.execute(select(Coupon).where(Coupon.code == code))).scalar_one()
-        uses = (
-            await session.execute(select(CouponUse.status).where(CouponUse.coupon_id == coupon.id))
-        ).scalars()
-        return coupon.uses, sorted(uses)
-
-
-async def shopper(
-    client: httpx.AsyncClient, app_ids: list[int], code: str | None = None
-) -> Account:
-    player = await signed_up(client)
-    for app_id in app_ids:
-        assert (await add_to_cart(client, player, app_id)).status_code == 201
-    if code is not None:
-        applied = await client.post(f"{CART}/coupon", json={"code": code}, headers=player.headers)
-        assert applied.status_code == 200, applied.text
-    return player
 
 
 async def test_a_checkout_freezes_the_priced_cart_once_per_order(
@@ -170,20 +152,6 @@ async def test_a_per_user_limit_counts_reserved_uses(
     assert again.json()["type"].endswith("/coupon-user-limit")
 
 
-def paid(
-    player: Account, order_id: uuid.UUID, app_ids: list[int], code: str | None
-) -> dict[str, Any]:
-    return {
-        "order_id": str(order_id),
-        "user_id": player.id,
-        "total": {"amount": 0, "currency": "USD"},
-        "coupon_code": code,
-        "lines": [
-            {"app_id": a, "recipient_id": None, "price": None, "final_price": None} for a in app_ids
-        ],
-    }
-
-
 async def test_order_paid_clears_the_cart_once(
     client: httpx.AsyncClient, platform: Platform
 ) -> None:
@@ -212,13 +180,8 @@ async def test_order_paid_clears_the_cart_once(
 async def test_a_failed_or_expired_order_releases_the_coupon_and_the_cart(
     client: httpx.AsyncClient, platform: Platform, outcome: str
 ) -> None:
-    admin = await admin_account(client, platform)
-    _, (game,) = await games(client, platform, 2000)
-    await make_coupon(client, admin, code="RELEASE", percent=10, max_uses=1)
-    player = await shopper(client, [game["app_id"]], "RELEASE")
+    player, _game, order_id = await held_with_coupon(client, platform, "RELEASE", max_uses=1)
     shopping = shopping_as(platform)
-    order_id = uuid.uuid4()
-    await shopping.checkout(uuid.UUID(player.id), order_id)
     assert await coupon_state(platform, "RELEASE") == (1, ["reserved"])
     payload = {"order_id": str(order_id), "user_id": player.id, "reason": "card_declined"}
     await deliver(platform, outcome, payload)

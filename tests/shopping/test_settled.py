@@ -15,13 +15,16 @@ from tests.catalog.factories import admin_account
 from tests.shopping.factories import (
     add_to_cart,
     cart_of,
+    coupon_state,
     deliver,
     games,
+    held_with_coupon,
     make_coupon,
+    paid,
     published,
+    shopper,
     shopping_as,
 )
-from tests.shopping.test_checkout import coupon_state, paid, shopper
 from tests.users.factories import signed_up
 
 
@@ -85,13 +88,8 @@ async def test_an_order_never_frozen_here_is_settled_once(
 async def test_failed_releases_the_hold_and_the_coupon_use_once(
     client: httpx.AsyncClient, platform: Platform
 ) -> None:
-    admin = await admin_account(client, platform)
-    _, (game,) = await games(client, platform, 2000)
-    await make_coupon(client, admin, code="LETGO", percent=10, max_uses=1)
-    player = await shopper(client, [game["app_id"]], "LETGO")
+    player, game, order_id = await held_with_coupon(client, platform, "LETGO", max_uses=1)
     shopping = shopping_as(platform)
-    order_id = uuid.uuid4()
-    await shopping.checkout(uuid.UUID(player.id), order_id)
     await shopping.settled(order_id, uuid.UUID(player.id), "failed", [(game["app_id"], None)])
     await shopping.settled(order_id, uuid.UUID(player.id), "expired", [(game["app_id"], None)])
     payload = {"order_id": str(order_id), "user_id": player.id, "reason": "card_declined"}

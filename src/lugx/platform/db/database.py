@@ -171,6 +171,8 @@ class Database:
             else self._read_sessions
         )
         self._write_lock = asyncio.Lock() if self.sqlite else None
+        # The engines whose connections run on the loop (a threaded long reader's do not).
+        self._inline_engines = {self.writer, self.reader} if self.sqlite else set()
         file = make_url(url).database if self.sqlite else None
         self._checkpoints = WalCheckpoints(file) if file and file != ":memory:" else None
 
@@ -226,8 +228,7 @@ class Database:
         loop per unit of work, taken while a writer still holds the service's write lock.
         PostgreSQL's close, and a threaded long reader's, can yield, and keep that protection
         from cancellation."""
-        threaded = self.long_reader is not self.reader and session.bind is self.long_reader
-        if self.sqlite and not threaded:
+        if session.bind in self._inline_engines:
             await session.close()
         else:
             await session.__aexit__(None, None, None)

@@ -111,24 +111,22 @@ async def remove_line(session: AsyncSession, user_id: uuid.UUID, app_id: int) ->
 Lines = Sequence[tuple[int, uuid.UUID | None]]  # (app_id, recipient_id or None: the buyer)
 
 
-def _line_params(lines: Lines) -> dict[str, Any]:
-    """The bound values of `_any_of(_shape(lines))`."""
+Shape = tuple[int, bool]  # how many gift lines, and whether any line is for the buyer
+
+
+def _bound(lines: Lines) -> tuple[Shape, dict[str, Any]]:
+    """What the statements over these lines are built for (they are cached per shape) and the
+    values to bind to them on this call."""
+    own = [app_id for app_id, recipient_id in lines if recipient_id is None]
     gifts = [(app_id, to) for app_id, to in lines if to is not None]
-    params: dict[str, Any] = {"own_apps": [app_id for app_id, to in lines if to is None]}
+    params: dict[str, Any] = {"own_apps": own}
     for i, (app_id, recipient_id) in enumerate(gifts):
         params[f"gift_app_{i}"], params[f"gift_to_{i}"] = app_id, recipient_id
-    return params
-
-
-def _shape(lines: Lines) -> tuple[int, bool]:
-    """What the statements over these lines are built for: how many gift lines, and whether
-    any line is for the buyer (statements are cached per shape, values bound per call)."""
-    gifts = sum(1 for _, recipient_id in lines if recipient_id is not None)
-    return gifts, gifts < len(lines)
+    return (len(gifts), bool(own)), params
 
 
 @functools.cache
-def _any_of(shape: tuple[int, bool]) -> ColumnElement[bool]:
+def _any_of(shape: Shape) -> ColumnElement[bool]:
     """A cart line that is one of these (same app, same recipient)."""
     gifts, for_self = shape
     same = [
@@ -148,12 +146,12 @@ async def remove_bought(session: AsyncSession, user_id: uuid.UUID, lines: Lines)
     """Delete from the user's cart the lines an order bought: one statement for them all."""
     if not lines:
         return
-    params = {"user_id": user_id, **_line_params(lines)}
-    await session.execute(_remove_bought(_shape(lines)), params)
+    shape, params = _bound(lines)
+    await session.execute(_remove_bought(shape), {"user_id": user_id, **params})
 
 
 @functools.cache
-def _remove_bought(shape: tuple[int, bool]) -> Delete:
+def _remove_bought(shape: Shape) -> Delete:
     cart_id = select(Cart.id).where(Cart.user_id == bindparam("user_id")).scalar_subquery()
     return (
         delete(CartItem)
@@ -176,21 +174,21 @@ async def mark_checkout(
     was priced (exactly these lines, this coupon): the slot free, or held by a checkout started
     before `stale` (its order never came to anything). One conditional UPDATE: False when the
     slot is taken or the cart changed (`cart_with_items` tells which)."""
-    params = {
+    shape, params = _bound(lines)
+    params |= {
         "buyer": user_id,  # not "user_id": an UPDATE keeps its columns' names for itself
         "order_id": order_id,
         "now": now,
         "stale": stale,
         "coupon": coupon_code,
         "lines": len(lines),
-        **_line_params(lines),
     }
-    statement = _mark_checkout(_shape(lines), coupon_code is None)
+    statement = _mark_checkout(shape, coupon_code is None)
     return rowcount(await session.execute(statement, params)) == 1
 
 
 @functools.cache
-def _mark_checkout(shape: tuple[int, bool], no_coupon: bool) -> Update:
+def _mark_checkout(shape: Shape, no_coupon: bool) -> Update:
     """Built once per shape of order (gift lines, own lines, a coupon or none)."""
     in_cart = CartItem.cart_id == Cart.id
     every_line = select(func.count()).where(in_cart).scalar_subquery()
