@@ -30,7 +30,7 @@ _asked: ContextVar[list[str] | None] = ContextVar("asked", default=None)
 def selects_on_catalog(platform: Platform) -> Iterator[list[str]]:
     """The SELECT statements the catalog's database runs for what is asked inside the block
     (not for its background work, which runs in other contexts)."""
-    engine = database_of(platform, "catalog").reader.sync_engine
+    engine = database_of(platform, "catalog").session_engine(write=False)
     seen: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:

@@ -1,5 +1,5 @@
-"""SQLite's writer (and the readers of a service without long reads) run on the event loop's
-thread; a service with long reads keeps threaded readers."""
+"""SQLite's units of work run on the event loop's thread, through InlineSession on plain sqlite3
+connections; a service with long reads keeps threaded readers (aiosqlite) for those."""
 
 from __future__ import annotations
 
@@ -7,20 +7,26 @@ import asyncio
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.platform.db import Database
-from lugx.platform.db.inline_sqlite import InlineConnection
+from lugx.platform.db.inline_session import InlineSession
 
 
-async def _driver_of(database: Database, *, write: bool) -> object:
-    async with database.session(write=write) as session:
+def _sqlite3_of(session: AsyncSession) -> sqlite3.Connection:
+    assert isinstance(session, InlineSession)
+    driver = session.sync_session.connection().connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    return driver
+
+
+async def _session_of(database: Database, *, write: bool, long: bool = False) -> AsyncSession:
+    async with database.session(write=write, long=long) as session:
         await session.execute(text("SELECT 1"))
-        raw = await (await session.connection()).get_raw_connection()
-        return raw.driver_connection
+        return session
 
 
 async def _insert(database: Database, *values: int) -> None:
@@ -29,20 +35,14 @@ async def _insert(database: Database, *values: int) -> None:
             await session.execute(text("INSERT INTO t VALUES (:v)"), {"v": value})
 
 
-async def _long_driver_of(database: Database) -> Any:
-    async with database.session(write=False, long=True) as session:
-        raw = await (await session.connection()).get_raw_connection()
-        return raw.driver_connection
-
-
 @pytest.mark.parametrize("long_reads", [True, False])
 async def test_who_runs_on_the_loop(tmp_path: Path, long_reads: bool) -> None:
     database = Database(f"sqlite+aiosqlite:///{tmp_path}/x.db", long_reads=long_reads)
     try:
-        assert isinstance(await _driver_of(database, write=True), InlineConnection)
-        assert isinstance(await _driver_of(database, write=False), InlineConnection)
-        long_reader = await _long_driver_of(database)
-        assert isinstance(long_reader, InlineConnection) is not long_reads
+        assert isinstance(await _session_of(database, write=True), InlineSession)
+        assert isinstance(await _session_of(database, write=False), InlineSession)
+        long_reader = await _session_of(database, write=False, long=True)
+        assert isinstance(long_reader, InlineSession) is not long_reads
     finally:
         await database.dispose()
 
@@ -54,10 +54,7 @@ async def test_inline_statements_run_on_the_loops_thread_and_commit_and_fail_as_
     seen: list[str] = []
     try:
         async with database.session() as session:
-            conn = await session.connection()
-            raw = (await conn.get_raw_connection()).driver_connection
-            assert isinstance(raw, InlineConnection)
-            raw._conn.create_function(  # the thread SQLite calls back on
+            _sqlite3_of(session).create_function(  # the thread SQLite calls back on
                 "whose", 0, lambda: seen.append(threading.current_thread().name) or 1
             )
             await session.execute(text("CREATE TABLE t (v INTEGER PRIMARY KEY)"))
@@ -69,6 +66,43 @@ async def test_inline_statements_run_on_the_loops_thread_and_commit_and_fail_as_
         async with database.session(write=False) as session:  # committed once, rolled back once
             rows = (await session.execute(text("SELECT v FROM t"))).scalars().all()
         assert rows == [1]
+    finally:
+        await database.dispose()
+
+
+async def _two_in_a_savepoint(session: AsyncSession, first: int, second: int) -> None:
+    async with session.begin_nested():
+        await session.execute(text("INSERT INTO t VALUES (:v)"), {"v": first})
+        await session.execute(text("INSERT INTO t VALUES (:v)"), {"v": second})
+
+
+async def test_what_inline_sessions_do_not_run_themselves_still_works(tmp_path: Path) -> None:
+    """Savepoints and the calls InlineSession leaves to AsyncSession (run in its greenlet):
+    a failed savepoint undoes its own work only."""
+    database = Database(f"sqlite+aiosqlite:///{tmp_path}/x.db")
+    try:
+        async with database.session() as session:
+            await session.execute(text("CREATE TABLE t (v INTEGER PRIMARY KEY)"))
+            await session.execute(text("INSERT INTO t VALUES (1)"))
+            with pytest.raises(Exception, match="UNIQUE"):
+                await _two_in_a_savepoint(session, 2, 1)
+            await session.execute(text("INSERT INTO t VALUES (3)"))
+            assert await session.scalar(text("SELECT count(*) FROM t")) == 2
+        async with database.session(write=False) as session:
+            assert list(await session.scalars(text("SELECT v FROM t ORDER BY v"))) == [1, 3]
+    finally:
+        await database.dispose()
+
+
+async def test_a_pragma_reaches_the_connection_writes_use(tmp_path: Path) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path}/x.db")
+    try:
+        assert await database.writer_pragma("PRAGMA synchronous") == 1  # NORMAL
+        await database.writer_pragma("PRAGMA synchronous=OFF")
+        async with database.session() as session:
+            assert _sqlite3_of(session).execute("PRAGMA synchronous").fetchone()[0] == 0
+        async with database.session(write=False) as session:  # readers keep their own
+            assert _sqlite3_of(session).execute("PRAGMA synchronous").fetchone()[0] == 1
     finally:
         await database.dispose()
 
@@ -99,8 +133,7 @@ async def test_commits_never_checkpoint_the_wal_a_thread_does_every_few_hundred(
     database = Database(f"sqlite+aiosqlite:///{path}")
     try:
         async with database.session() as session:
-            raw = (await (await session.connection()).get_raw_connection()).driver_connection
-            assert raw._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+            assert _sqlite3_of(session).execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
             await session.execute(text("CREATE TABLE t (v INTEGER PRIMARY KEY)"))
         checkpoints = database._checkpoints
         assert checkpoints is not None
@@ -124,7 +157,7 @@ async def test_a_unit_of_work_never_hands_the_loop_to_another_task(
     database = Database(f"sqlite+aiosqlite:///{tmp_path}/x.db")
     ran: list[str] = []
     try:
-        await _driver_of(database, write=write)  # the pool's connection exists
+        await _session_of(database, write=write)  # the pool's connection exists
         other = asyncio.get_running_loop().call_soon(ran.append, "another task")
         async with database.session(write=write) as session:
             await session.execute(text("SELECT 1"))

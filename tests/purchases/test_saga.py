@@ -213,7 +213,7 @@ async def test_payments_event_for_an_order_the_checkout_paid_costs_no_transactio
     def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
 
-    engines = {ctx.db.writer.sync_engine, ctx.db.reader.sync_engine}
+    engines = {ctx.db.session_engine(write=True), ctx.db.session_engine(write=False)}
     for engine in engines:
         sa_event.listen(engine, "before_cursor_execute", seen)
     try:

@@ -2,16 +2,19 @@
 
 SQLite (embedded wiring) runs in WAL mode with a busy timeout. Writers are serialised by an
 asyncio lock and start with BEGIN IMMEDIATE, so two writers never deadlock on a lock upgrade and
-never sit in SQLite's coarse busy-wait sleeps; the writer's connection runs on the loop's thread
-(inline_sqlite.py), so the lock is held only for the work itself; the WAL is checkpointed on a
-thread every few hundred commits (WalCheckpoints), never by a commit. Readers use their own
-engine (inline too, and a threaded one for a service's long reads) and never wait for a writer.
-PostgreSQL (distributed wiring) uses one pooled engine and its own row locks.
+never sit in SQLite's coarse busy-wait sleeps. Units of work run on the loop's thread, through
+`InlineSession` (inline_session.py) on plain sqlite3 connections, so the lock is held only for
+the work itself; the WAL is checkpointed on a thread every few hundred commits (WalCheckpoints),
+never by a commit. Readers have their own connections and never wait for a writer. A service's
+long reads, and work on engines rather than sessions (migrations, seeding), go through
+aiosqlite's threads. PostgreSQL (distributed wiring) uses one pooled engine and its own row
+locks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -19,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import event, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -27,8 +30,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import sessionmaker
 
-from lugx.platform.db.inline_sqlite import InlineConnection, inline_connector
+from lugx.platform.db.inline_session import InlineSession
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # About SQLite's own default (1,000 WAL pages) for transactions of a few pages each.
@@ -36,6 +40,7 @@ CHECKPOINT_EVERY_COMMITS = 250
 _AFTER_COMMIT = "lugx.after_commit"
 
 AfterCommit = Callable[[], Awaitable[Any]]
+SessionFactory = Callable[[], AsyncSession]
 
 log = structlog.get_logger(__name__)
 
@@ -47,38 +52,67 @@ def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
+def _inline_sessions(engine: Engine) -> SessionFactory:
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    return lambda: InlineSession(sessions())
+
+
+def _async_sessions(engine: AsyncEngine) -> SessionFactory:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _sqlite_engine(
-    url: str, *, writer: bool, pool_size: int, echo: bool, inline: bool = True
-) -> AsyncEngine:
-    """`inline`: run the connection's calls on the loop's thread (see inline_sqlite.py); else
-    aiosqlite's worker thread per connection (long reads). The `writer` starts its transactions
-    with BEGIN IMMEDIATE and leaves checkpoints to `Database`."""
-    begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
-    # Every session ends its transaction itself (commit or rollback), so the pool's own
-    # rollback on return would only cost another trip to SQLite's thread.
+def _sqlite_file(url: str) -> None:
+    """Make the folder the database file goes in."""
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    timeout = SQLITE_BUSY_TIMEOUT_MS / 1000
-    extra: dict[str, Any] = (
-        {"async_creator": inline_connector(database or ":memory:", timeout=timeout)}
-        if inline
-        else {"connect_args": {"timeout": timeout}}
-    )
+
+
+def _sqlite_engine(url: str, *, writer: bool, pool_size: int, echo: bool) -> AsyncEngine:
+    """An asyncio engine on the file, its calls on aiosqlite's thread per connection: for a
+    service's long reads, and for work on engines and connections rather than units of work
+    (migrations, seeding, readiness)."""
+    _sqlite_file(url)
+    # Every session ends its transaction itself (commit or rollback), so the pool's own
+    # rollback on return would only cost another trip to SQLite.
     engine = create_async_engine(
         url,
         echo=echo,
         pool_size=pool_size,
         max_overflow=0,
         pool_reset_on_return=None,
-        **extra,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
     )
+    _configure_sqlite(engine.sync_engine, writer=writer)
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def _session_engine(url: str, *, writer: bool, pool_size: int, echo: bool) -> Engine:
+    """The synchronous engine an `InlineSession` works on: plain sqlite3 connections, used
+    only from the loop's thread (the pool may close one from elsewhere)."""
+    _sqlite_file(url)
+    engine = create_engine(
+        make_url(url).set(drivername="sqlite+pysqlite"),
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_reset_on_return=None,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+    )
+    _configure_sqlite(engine, writer=writer)
+    return engine
+
+
+def _configure_sqlite(engine: Engine, *, writer: bool) -> None:
+    """WAL, the busy timeout and foreign keys on every connection; the `writer` starts its
+    transactions with BEGIN IMMEDIATE and leaves checkpoints to `Database`."""
+    begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
+
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when a transaction begins.
         dbapi_connection.isolation_level = None
@@ -93,15 +127,15 @@ def _sqlite_engine(
             cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        # Straight to the driver: SQLAlchemy's own path for a driver statement costs far more
+        # than SQLite does, on every transaction.
         driver = connection.connection.driver_connection
-        if isinstance(driver, InlineConnection):
-            driver.begin(begin)
-        else:
+        if isinstance(driver, sqlite3.Connection):
+            driver.execute(begin)
+        else:  # aiosqlite's, on its thread
             connection.exec_driver_sql(begin)
-
-    return engine
 
 
 class WalCheckpoints:
@@ -143,38 +177,43 @@ class Database:
     def __init__(
         self, url: str, *, pool_size: int = 10, echo: bool = False, long_reads: bool = False
     ) -> None:
-        """Readers run on the loop's thread, as the writer does (SQLite): for short indexed
+        """SQLite's readers run on the loop's thread, as the writer does: for short indexed
         reads a thread's round trip costs more than the query, and under load its answer waits
         its turn on the busy loop. `long_reads`: the service also has reads that can take
         milliseconds (the catalog's searches); those ask for `session(long=True)` and get a
         threaded reader, so SQLite works beside the loop instead of stopping it."""
         self.url = url
         self.sqlite = is_sqlite(url)
+        self._inline: tuple[Engine, Engine] | None = None
         if self.sqlite:
             self.writer = _sqlite_engine(url, writer=True, pool_size=1, echo=echo)
             self.reader = _sqlite_engine(url, writer=False, pool_size=pool_size, echo=echo)
-            self.long_reader = (
-                _sqlite_engine(url, writer=False, pool_size=pool_size, echo=echo, inline=False)
-                if long_reads
-                else self.reader
+            self._inline = (
+                _session_engine(url, writer=True, pool_size=1, echo=echo),
+                _session_engine(url, writer=False, pool_size=pool_size, echo=echo),
+            )
+            self._write_sessions = _inline_sessions(self._inline[0])
+            self._read_sessions = _inline_sessions(self._inline[1])
+            self._long_read_sessions = (
+                _async_sessions(self.reader) if long_reads else self._read_sessions
             )
         else:
-            self.writer = create_async_engine(
+            self.writer = self.reader = create_async_engine(
                 url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
             )
-            self.reader = self.long_reader = self.writer
-        self._write_sessions = async_sessionmaker(self.writer, expire_on_commit=False)
-        self._read_sessions = async_sessionmaker(self.reader, expire_on_commit=False)
-        self._long_read_sessions = (
-            async_sessionmaker(self.long_reader, expire_on_commit=False)
-            if self.long_reader is not self.reader
-            else self._read_sessions
-        )
+            self._write_sessions = self._read_sessions = self._long_read_sessions = _async_sessions(
+                self.writer
+            )
         self._write_lock = asyncio.Lock() if self.sqlite else None
-        # The engines whose connections run on the loop (a threaded long reader's do not).
-        self._inline_engines = {self.writer, self.reader} if self.sqlite else set()
         file = make_url(url).database if self.sqlite else None
         self._checkpoints = WalCheckpoints(file) if file and file != ":memory:" else None
+
+    def session_engine(self, *, write: bool) -> Engine:
+        """The synchronous engine beneath units of work of this kind (long reads aside): where
+        to listen for the statements they run."""
+        if self._inline is not None:
+            return self._inline[0] if write else self._inline[1]
+        return self.writer.sync_engine
 
     @property
     def dialect(self) -> str:
@@ -203,9 +242,7 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def _scoped(
-        self, factory: async_sessionmaker[AsyncSession]
-    ) -> AsyncIterator[AsyncSession]:
+    async def _scoped(self, factory: SessionFactory) -> AsyncIterator[AsyncSession]:
         session = factory()
         try:
             try:
@@ -223,15 +260,25 @@ class Database:
                 log.exception("after-commit callback failed")
 
     async def _close(self, session: AsyncSession) -> None:
-        """SQLite's connections run on the loop (inline_sqlite.py), so closing never yields and
-        needs none of the task and shield AsyncSession's own exit wraps it in: two turns of the
-        loop per unit of work, taken while a writer still holds the service's write lock.
-        PostgreSQL's close, and a threaded long reader's, can yield, and keep that protection
-        from cancellation."""
-        if session.bind in self._inline_engines:
+        """An InlineSession closes without yielding. PostgreSQL's close, and a threaded long
+        reader's, can yield, and keep the protection from cancellation AsyncSession's own exit
+        wraps it in (a task and a shield: two turns of the loop, too dear for SQLite's writer,
+        which holds the service's write lock meanwhile)."""
+        if isinstance(session, InlineSession):
             await session.close()
         else:
             await session.__aexit__(None, None, None)
+
+    async def writer_pragma(self, statement: str) -> Any:
+        """SQLite: run a PRAGMA on the connection write sessions use, outside any transaction
+        (bulk loads turn fsyncs off for their duration); its first value, if any."""
+        assert self._inline is not None, "a PRAGMA is SQLite's"
+        async with self._write_lock or contextlib.nullcontext():
+            with self._inline[0].connect() as connection:
+                driver = connection.connection.driver_connection
+                assert isinstance(driver, sqlite3.Connection)
+                row = driver.execute(statement).fetchone()
+        return row[0] if row else None
 
     async def ping(self) -> None:
         async with self.reader.connect() as conn:
@@ -240,5 +287,7 @@ class Database:
     async def dispose(self) -> None:
         if self._checkpoints is not None:
             await self._checkpoints.wait()
-        for engine in {self.writer, self.reader, self.long_reader}:
+        for engine in {self.writer, self.reader}:
             await engine.dispose()
+        for sync_engine in self._inline or ():
+            sync_engine.dispose()

@@ -203,22 +203,12 @@ async def _bulk_writes(db: Database) -> AsyncIterator[None]:
     if not db.sqlite:
         yield
         return
-    before = await _sqlite_pragma(db, "PRAGMA synchronous")
-    await _sqlite_pragma(db, "PRAGMA synchronous=OFF")
+    before = await db.writer_pragma("PRAGMA synchronous")
+    await db.writer_pragma("PRAGMA synchronous=OFF")
     try:
         yield
     finally:
-        await _sqlite_pragma(db, f"PRAGMA synchronous={int(before or 0)}")
-
-
-async def _sqlite_pragma(db: Database, statement: str) -> Any:
-    async with db.writer.connect() as connection:
-        driver = (await connection.get_raw_connection()).driver_connection
-        assert driver is not None
-        cursor = await driver.execute(statement)
-        row = await cursor.fetchone()
-        await cursor.close()
-        return row[0] if row else None
+        await db.writer_pragma(f"PRAGMA synchronous={int(before or 0)}")
 
 
 async def _advance_sequences(db: Database) -> None:

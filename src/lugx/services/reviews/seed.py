@@ -482,25 +482,15 @@ async def _bulk_writes(db: Database) -> AsyncIterator[None]:
     if not db.sqlite:
         yield
         return
-    synchronous = await _sqlite_pragma(db, "PRAGMA synchronous")
-    cache_size = await _sqlite_pragma(db, "PRAGMA cache_size")
-    await _sqlite_pragma(db, "PRAGMA synchronous=OFF")
-    await _sqlite_pragma(db, f"PRAGMA cache_size=-{SQLITE_LOAD_CACHE_KIB}")
+    synchronous = await db.writer_pragma("PRAGMA synchronous")
+    cache_size = await db.writer_pragma("PRAGMA cache_size")
+    await db.writer_pragma("PRAGMA synchronous=OFF")
+    await db.writer_pragma(f"PRAGMA cache_size=-{SQLITE_LOAD_CACHE_KIB}")
     try:
         yield
     finally:
-        await _sqlite_pragma(db, f"PRAGMA synchronous={int(synchronous or 0)}")
-        await _sqlite_pragma(db, f"PRAGMA cache_size={int(cache_size or -2000)}")
-
-
-async def _sqlite_pragma(db: Database, statement: str) -> Any:
-    async with db.writer.connect() as connection:
-        driver = (await connection.get_raw_connection()).driver_connection
-        assert driver is not None
-        cursor = await driver.execute(statement)
-        row = await cursor.fetchone()
-        await cursor.close()
-        return row[0] if row else None
+        await db.writer_pragma(f"PRAGMA synchronous={int(synchronous or 0)}")
+        await db.writer_pragma(f"PRAGMA cache_size={int(cache_size or -2000)}")
 
 
 async def _analyze(ctx: ServiceContext) -> None:
