@@ -20,7 +20,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -28,6 +28,7 @@ from sqlalchemy import delete
 from sqlalchemy.engine import make_url
 
 from lugx.platform.bootstrap import Platform
+from lugx.platform.clients import ServiceClient
 from lugx.platform.db import Database
 from lugx.platform.settings import Settings
 from lugx.services import available
@@ -196,6 +197,20 @@ async def client(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
 
 def database_of(platform: Platform, service: str) -> Database:
     return platform.runtimes[service].ctx.db
+
+
+C = TypeVar("C", bound=ServiceClient)
+
+
+def over_http(platform: Platform, client_type: type[C], caller: str) -> C:
+    """A typed client carrying `caller`'s service token that always goes through the service's
+    endpoints (as in the distributed wiring), never into its operations in-process: for tests
+    of what those endpoints check."""
+    tokens = platform.wiring.service_tokens
+    return client_type(
+        platform.wiring.clients.caller(client_type.service),
+        service_token=lambda: tokens.issue(caller),
+    )
 
 
 def free_port() -> int:

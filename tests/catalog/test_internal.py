@@ -11,11 +11,12 @@ from lugx.platform.bootstrap import Platform
 from lugx.platform.errors import Forbidden, NotFound
 from lugx.services.catalog.client import CatalogClient
 from tests.catalog.factories import create_game, publisher_account
+from tests.conftest import over_http
 
 
 def catalog_as(platform: Platform, caller: str) -> CatalogClient:
-    tokens = platform.wiring.service_tokens
-    return platform.wiring.clients.get(CatalogClient, service_token=lambda: tokens.issue(caller))
+    """The catalog's client with `caller`'s service token, over its internal endpoints."""
+    return over_http(platform, CatalogClient, caller)
 
 
 async def test_a_service_learns_who_may_act_for_a_game(

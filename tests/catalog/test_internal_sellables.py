@@ -19,6 +19,7 @@ from lugx.services.catalog.client import CatalogClient
 from tests.catalog.factories import add_discount, create_game, publisher_account
 from tests.catalog.test_internal import catalog_as
 from tests.conftest import database_of
+from tests.shopping.factories import bundle_of_two
 
 SELLABLES = "/internal/v1/catalog/sellables"
 
@@ -106,12 +107,26 @@ async def test_a_bundle_comes_with_its_items(client: httpx.AsyncClient, platform
     assert found[two["app_id"]].final_price.amount == 3000
 
 
+async def test_in_process_the_answer_is_the_same(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    """Shopping and purchases run `operations.sellables` directly in the embedded wiring; it
+    answers exactly what the endpoint does, bundles and their items included."""
+    one, two, bundle = await bundle_of_two(client, platform)
+    asked = [one["app_id"], bundle["app_id"], 999_999_990]
+    in_process = platform.wiring.clients.get(CatalogClient)
+    assert in_process.local is not None
+    local = await in_process.sellables(asked)
+    assert local == await catalog_as(platform, "shopping").sellables(asked)
+    assert set(local) == {one["app_id"], two["app_id"], bundle["app_id"]}
+
+
 async def test_only_services_may_ask(client: httpx.AsyncClient, platform: Platform) -> None:
     owner = await publisher_account(client, platform)
     game = await create_game(client, owner)
     with pytest.raises(Forbidden):
         await catalog_as(platform, "users").sellables([game["app_id"]])
-    catalog = platform.wiring.clients.get(CatalogClient)  # no service token
+    catalog = CatalogClient(platform.wiring.clients.caller("catalog"))  # no service token
     with pytest.raises(Forbidden):
         await catalog.sellables([game["app_id"]])
     public = await client.get(SELLABLES, params={"app_ids": game["app_id"]}, headers=owner.headers)

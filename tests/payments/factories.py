@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from lugx.platform.bootstrap import Platform
 from lugx.services.payments.client import PaymentsClient
 from lugx.services.payments.models import LedgerAccount, LedgerEntry
-from tests.conftest import database_of
+from tests.conftest import database_of, over_http
 from tests.users.factories import Account
 
 TOP_UPS = "/api/v1/payments/wallet/top-ups"
@@ -74,9 +74,9 @@ async def balance(client: httpx.AsyncClient, account: Account) -> int:
 
 
 def payments_as(platform: Platform, caller: str = "purchases") -> PaymentsClient:
-    """The client purchases uses, carrying `caller`'s service token."""
-    tokens = platform.wiring.service_tokens
-    return platform.wiring.clients.get(PaymentsClient, service_token=lambda: tokens.issue(caller))
+    """The client purchases uses, carrying `caller`'s service token, over payments' internal
+    endpoints (so their guard and validation answer)."""
+    return over_http(platform, PaymentsClient, caller)
 
 
 async def assert_ledger_balanced(platform: Platform) -> None:

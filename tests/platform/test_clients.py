@@ -126,3 +126,28 @@ def test_httpx_clients_find_sniffio_installed() -> None:
     """httpcore imports sniffio on every request (pyproject.toml says why it is a dependency):
     missing, each of those imports searches sys.path and fails, ~0.2 ms per request."""
     assert importlib.util.find_spec("sniffio") is not None
+
+
+async def test_a_service_in_this_process_runs_its_operations_directly(
+    platform: Platform, settings: Settings
+) -> None:
+    """Embedded: the client holds the callee's context, and `run_local` passes the callee's
+    own errors through as the HTTP path would raise them, and turns anything else into the
+    callee being unavailable, as a 500 would. Distributed: no context, so HTTP."""
+    from lugx.services.catalog.client import CatalogClient
+
+    catalog = platform.wiring.clients.get(CatalogClient)
+    assert catalog.local is platform.runtimes["catalog"].ctx
+    assert Clients(settings).get(CatalogClient).local is None
+
+    async def refuses(ctx: object) -> None:
+        raise NotFound("no such thing", code="thing-not-found")
+
+    async def breaks(ctx: object) -> None:
+        raise RuntimeError("a bug in the callee")
+
+    with pytest.raises(NotFound) as refused:
+        await catalog.run_local(refuses)
+    assert refused.value.code == "thing-not-found"
+    with pytest.raises(ServiceUnavailable, match="The catalog service failed"):
+        await catalog.run_local(breaks)

@@ -15,7 +15,7 @@ from lugx.platform.bootstrap import Platform
 from lugx.services.purchases.client import PurchasesClient
 from lugx.services.purchases.models import Entitlement, Order
 from tests.catalog.factories import admin_account
-from tests.conftest import database_of
+from tests.conftest import database_of, over_http
 from tests.payments.factories import card, funded
 from tests.shopping.factories import add_to_cart, games
 from tests.users.factories import Account, signed_up
@@ -110,8 +110,8 @@ async def admin(client: httpx.AsyncClient, platform: Platform) -> Account:
 
 
 def purchases_as(platform: Platform, caller: str) -> PurchasesClient:
-    tokens = platform.wiring.service_tokens
-    return platform.wiring.clients.get(PurchasesClient, service_token=lambda: tokens.issue(caller))
+    """Purchases' client with `caller`'s service token, over its internal endpoints."""
+    return over_http(platform, PurchasesClient, caller)
 
 
 async def count_rows(platform: Platform, model: type[Order] | type[Entitlement]) -> int:

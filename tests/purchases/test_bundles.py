@@ -23,9 +23,7 @@ async def test_a_bundle_puts_each_of_its_items_in_the_library_once(
     assert order["status"] == "paid", order
     assert order["total"]["amount"] == 2250  # completes the set: `two`, 25 % off
     # Shopping prices the frozen cart, purchases learns what the bundle grants: one each.
-    assert [c for c in calls if c.startswith("CatalogClient")] == [
-        "CatalogClient /internal/v1/catalog/sellables"
-    ] * 2
+    assert [c for c in calls if c.startswith("CatalogClient")] == ["CatalogClient sellables"] * 2
     library = {item["app_id"]: item for item in await library_of(client, player)}
     assert sorted(library) == sorted([one["app_id"], two["app_id"]])
     assert library[two["app_id"]]["title"] == two["title"]

@@ -14,6 +14,7 @@ from lugx.platform.bootstrap import Platform
 from lugx.platform.errors import Forbidden
 from lugx.services.catalog.client import CatalogClient
 from lugx.services.catalog.schemas import GameDetail
+from lugx.services.purchases.client import PurchasesClient
 from tests.conftest import database_of
 from tests.payments.factories import balance
 from tests.purchases.factories import (
@@ -219,6 +220,9 @@ async def test_other_services_ask_what_a_player_owns(
     owned = await purchases_as(platform, "reviews").owned(uuid.UUID(player.id), [free, other])
     assert list(owned) == [free]
     assert owned[free].source == "free"
+    in_process = platform.wiring.clients.get(PurchasesClient)  # operations.owned, directly
+    assert in_process.local is not None
+    assert await in_process.owned(uuid.UUID(player.id), [free, other]) == owned
     with pytest.raises(Forbidden):
         await purchases_as(platform, "users").owned(uuid.UUID(player.id), [free])
     path = f"/internal/v1/purchases/users/{player.id}/owned"

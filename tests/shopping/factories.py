@@ -20,7 +20,7 @@ from lugx.platform.events import Event
 from lugx.services.shopping.client import ShoppingClient
 from lugx.services.shopping.models import EVENTS, Coupon, CouponUse
 from tests.catalog.factories import admin_account, create_game, publisher_account
-from tests.conftest import database_of
+from tests.conftest import database_of, over_http
 from tests.users.factories import Account, signed_up
 
 CART = "/api/v1/shopping/cart"
@@ -29,9 +29,9 @@ COUPONS = "/api/v1/shopping/coupons"
 
 
 def shopping_as(platform: Platform, caller: str = "purchases") -> ShoppingClient:
-    """The shopping client as another service would hold it (with that service's token)."""
-    tokens = platform.wiring.service_tokens
-    return platform.wiring.clients.get(ShoppingClient, service_token=lambda: tokens.issue(caller))
+    """The shopping client as another service would hold it (with that service's token),
+    over its internal endpoints (never in-process), so their guard is what answers."""
+    return over_http(platform, ShoppingClient, caller)
 
 
 async def games(
@@ -122,20 +122,29 @@ async def deliver(platform: Platform, type: str, payload: dict[str, Any], **enve
 def service_calls(
     monkeypatch: pytest.MonkeyPatch, before: Callable[[str], Awaitable[None]] | None = None
 ) -> Iterator[list[str]]:
-    """The calls typed clients make inside the block, as `"<Client> <path>"` (a user's id in a
-    path is kept: it tells owners apart). `before` runs ahead of each call, given that."""
+    """The calls typed clients make inside the block: `"<Client> <path>"` over HTTP or ASGI,
+    `"<Client> <operation> <ids>"` run in-process (`ServiceClient.run_local`). A user's id is
+    kept: it tells owners apart. `before` runs ahead of each call, given that."""
     made: list[str] = []
-    request = ServiceClient.request
+    request, run_local = ServiceClient.request, ServiceClient.run_local
 
-    async def counted(self: ServiceClient, method: str, path: str, **kwargs: Any) -> Any:
-        call = f"{type(self).__name__} {path}"
+    async def note(call: str) -> None:
         made.append(call)
         if before is not None:
             await before(call)
+
+    async def counted(self: ServiceClient, method: str, path: str, **kwargs: Any) -> Any:
+        await note(f"{type(self).__name__} {path}")
         return await request(self, method, path, **kwargs)
+
+    async def counted_local(self: ServiceClient, operation: Any, *args: Any) -> Any:
+        ids = [str(arg) for arg in args if isinstance(arg, uuid.UUID)]
+        await note(" ".join([type(self).__name__, operation.__name__, *ids]))
+        return await run_local(self, operation, *args)
 
     with monkeypatch.context() as patched:
         patched.setattr(ServiceClient, "request", counted)
+        patched.setattr(ServiceClient, "run_local", counted_local)
         yield made
 
 

@@ -23,11 +23,11 @@ from tests.shopping.factories import (
 )
 from tests.users.factories import signed_up
 
-SELLABLES = "CatalogClient /internal/v1/catalog/sellables"
+SELLABLES = "CatalogClient sellables"  # run in-process (ServiceClient.run_local)
 
 
 def owned_asks(calls: list[str]) -> list[str]:
-    return [call for call in calls if call.startswith("PurchasesClient") and "/owned" in call]
+    return [call for call in calls if call.startswith("PurchasesClient owned")]
 
 
 def catalog_asks(calls: list[str]) -> list[str]:

@@ -87,7 +87,7 @@ class Platform:
         for spec in specs:
             runtime = ServiceRuntime(spec, self.wiring)
             self.runtimes[spec.name] = runtime
-            self.wiring.clients.mount(spec.name, runtime.app)
+            self.wiring.clients.mount(spec.name, runtime.app, runtime.ctx)
 
     @property
     def buses(self) -> list[EventBus]:

@@ -59,6 +59,10 @@ class CatalogClient(ServiceClient):
         a bundle's items and discount), by app_id: unknown ones are left out, the items of the
         bundles among them are added. At most `internal_routes.SELLABLES_PER_CALL` app_ids.
         Needs a service token (`ctx.client(CatalogClient)` from shopping or purchases)."""
+        if self.local is not None:
+            from lugx.services.catalog import operations
+
+            return await self.run_local(operations.sellables, app_ids)
         response = await self.request(
             "GET", "/internal/v1/catalog/sellables", params={"app_ids": app_ids}
         )

@@ -9,12 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from lugx.platform.auth.service_calls import require_service
-from lugx.platform.db import DbSession, utcnow
+from lugx.platform.db import DbSession
 from lugx.platform.errors import NotFound
+from lugx.platform.listing import Ctx
+from lugx.services.catalog import operations
 from lugx.services.catalog import repository as repo
-from lugx.services.catalog.pricing import quote
 from lugx.services.catalog.schemas import GameManagers, Sellable
-from lugx.services.catalog.views import sellable
 
 # A full cart (shopping.service.MAX_CART_ITEMS) and then some.
 SELLABLES_PER_CALL = 200
@@ -40,22 +40,10 @@ async def game_member(app_id: int, user_id: uuid.UUID, session: DbSession) -> Ga
 
 @router.get("/sellables", response_model=dict[str, Sellable])
 async def sellables(
-    session: DbSession,
+    ctx: Ctx,
     app_ids: Annotated[list[int], Query(min_length=1, max_length=SELLABLES_PER_CALL)],
 ) -> dict[str, Sellable]:
-    """What a cart needs of these items now, by app_id, whatever their status (the caller
-    decides what a draft means to it): unknown app_ids are left out. The items of a bundle among
-    them come too, so that its "complete the set" price needs no second call. One query, two
-    when there are bundles."""
-    now = utcnow()
-    games = await repo.sellable_games(session, app_ids)
-    bundles = [game.id for game in games if game.type == "bundle"]
-    found = {game.app_id: game for game in games}
-    items_of: dict[uuid.UUID, list[int]] = {}
-    for bundle_id, item in await repo.bundle_contents(session, bundles):
-        items_of.setdefault(bundle_id, []).append(item.app_id)
-        found.setdefault(item.app_id, item)
+    """What a cart needs of these items now, by app_id (operations.sellables)."""
     return {
-        str(app_id): sellable(game, quote(game, now), items_of.get(game.id, []))
-        for app_id, game in found.items()
+        str(app_id): item for app_id, item in (await operations.sellables(ctx, app_ids)).items()
     }

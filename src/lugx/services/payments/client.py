@@ -38,11 +38,16 @@ class PaymentsClient(ServiceClient):
         body = ChargeCreate(
             user_id=user_id, order_id=order_id, amount=amount, method=method, card=card
         )
+        key = idempotency_key or str(order_id)
+        if self.local is not None:
+            from lugx.services.payments import operations
+
+            return await self.run_local(operations.charge, key, body)
         response = await self.request(
             "POST",
             f"{PREFIX}/charges",
             json=body.model_dump(mode="json"),
-            headers={"Idempotency-Key": idempotency_key or str(order_id)},
+            headers={"Idempotency-Key": key},
         )
         return ChargeRead.model_validate_json(response.content)
 

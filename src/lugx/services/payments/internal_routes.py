@@ -8,10 +8,11 @@ import uuid
 from fastapi import APIRouter, Depends, status
 
 from lugx.platform.auth.service_calls import require_service
-from lugx.platform.db import DbSession, utcnow
+from lugx.platform.db import DbSession
 from lugx.platform.errors import NotFound
+from lugx.platform.listing import Ctx
+from lugx.services.payments import operations, service
 from lugx.services.payments import repository as repo
-from lugx.services.payments import service
 from lugx.services.payments.routes import IdempotencyHeader, PaymentsDep, idempotency_key
 from lugx.services.payments.schemas import ChargeCreate, ChargeRead, RefundCreate, RefundRead
 from lugx.services.payments.views import charge_read, refund_read
@@ -25,16 +26,10 @@ router = APIRouter(
 
 
 @router.post("/charges", status_code=status.HTTP_201_CREATED, response_model=ChargeRead)
-async def create_charge(
-    body: ChargeCreate,
-    session: DbSession,
-    payments: PaymentsDep,
-    key: IdempotencyHeader = None,
-) -> ChargeRead:
+async def create_charge(body: ChargeCreate, ctx: Ctx, key: IdempotencyHeader = None) -> ChargeRead:
     """Charge an order (Idempotency-Key: the order id). A declined charge is still a 201, with
     `status: "failed"` and a `failure_code`; a replay returns the charge as it is now."""
-    made = await service.charge(session, payments, idempotency_key(key), body, utcnow().date())
-    return charge_read(made)
+    return await operations.charge(ctx, idempotency_key(key), body)
 
 
 @router.get("/charges/by-order/{order_id}", response_model=ChargeRead)

@@ -16,6 +16,10 @@ class PurchasesClient(ServiceClient):
         service token (`ctx.client(PurchasesClient)`)."""
         if not app_ids:
             return {}
+        if self.local is not None:
+            from lugx.services.purchases import operations
+
+            return await self.run_local(operations.owned, user_id, app_ids)
         response = await self.request(
             "GET", f"/internal/v1/purchases/users/{user_id}/owned", params={"app_id": app_ids}
         )

@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from lugx.platform.auth.service_calls import require_service
-from lugx.platform.db import DbSession
-from lugx.services.purchases import repository as repo
-from lugx.services.purchases.schemas import OwnedItem, OwnedList
+from lugx.platform.listing import Ctx
+from lugx.services.purchases import operations
+from lugx.services.purchases.schemas import OwnedList
 
 router = APIRouter(
     prefix="/internal/v1/purchases",
@@ -23,19 +23,8 @@ router = APIRouter(
 @router.get("/users/{user_id}/owned", response_model=OwnedList)
 async def owned(
     user_id: uuid.UUID,
-    session: DbSession,
+    ctx: Ctx,
     app_id: Annotated[list[int], Query(min_length=1, max_length=500)],
 ) -> OwnedList:
     """Which of the asked app_ids the user owns now (revoked ones are not owned)."""
-    rows = await repo.owned(session, user_id, app_id)
-    return OwnedList(
-        items=[
-            OwnedItem(
-                app_id=row.app_id,
-                source=row.source,
-                playtime_minutes=row.playtime_minutes,
-                acquired_at=row.acquired_at,
-            )
-            for row in rows
-        ]
-    )
+    return OwnedList(items=list((await operations.owned(ctx, user_id, app_id)).values()))

@@ -16,6 +16,10 @@ class ShoppingClient(ServiceClient):
         token (`ctx.client(ShoppingClient)` from purchases). Conflict (409) when the cart is
         empty, holds an owned or withdrawn game, its coupon no longer applies, or another
         checkout of it is in progress."""
+        if self.local is not None:
+            from lugx.services.shopping import operations
+
+            return await self.run_local(operations.checkout, user_id, order_id)
         response = await self.request(
             "POST",
             "/internal/v1/shopping/checkouts",
@@ -39,6 +43,11 @@ class ShoppingClient(ServiceClient):
                 "lines": [SettledLine(app_id=a, recipient_id=r) for a, r in lines],
             }
         )
+        if self.local is not None:
+            from lugx.services.shopping import operations
+
+            await self.run_local(operations.settled, order_id, body)
+            return
         await self.request(
             "POST",
             f"/internal/v1/shopping/checkouts/{order_id}/settled",
