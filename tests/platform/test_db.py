@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Integer, String, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from lugx.platform.db import (
@@ -20,6 +21,7 @@ from lugx.platform.db import (
     after_commit,
     new_metadata,
 )
+from lugx.platform.db.sql import insert_new
 from tests.conftest import TEST_DATABASE_URL, _recreate_postgres_databases, worker_name
 
 
@@ -158,3 +160,24 @@ async def test_after_commit_runs_only_once_committed(db: Database) -> None:
     with pytest.raises(RuntimeError):
         await roll_back()
     assert seen == ["committed:['kept']"]
+
+
+async def test_insert_new_writes_one_row_without_a_flush(db: Database) -> None:
+    """The object gets its defaults, belongs to the session afterwards (a change to it is an
+    UPDATE), and a unique key says no: IntegrityError, or False with `unless_taken`."""
+    async with db.session() as session:
+        made = Counter(name="first")
+        assert await insert_new(session, made)
+        assert isinstance(made.id, uuid.UUID)
+        assert made.value == 0
+        assert made.created_at is not None
+        made.value = 5  # flushed at commit as an UPDATE of the row just written
+    async with db.session() as session:
+        assert not await insert_new(session, Counter(name="first"), unless_taken=True)
+        assert await insert_new(session, Counter(name="second"), unless_taken=True)
+    with pytest.raises(IntegrityError):
+        async with db.session() as session:
+            await insert_new(session, Counter(name="second", value=9))
+    async with db.session(write=False) as session:
+        rows = (await session.execute(select(Counter.name, Counter.value))).all()
+    assert sorted((name, value) for name, value in rows) == [("first", 5), ("second", 0)]

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import StaticPool
 
 from lugx.platform.db.inline_session import InlineSession
 
@@ -93,15 +94,19 @@ def _sqlite_engine(url: str, *, writer: bool, pool_size: int, echo: bool) -> Asy
 
 def _session_engine(url: str, *, writer: bool, pool_size: int, echo: bool) -> Engine:
     """The synchronous engine an `InlineSession` works on: plain sqlite3 connections, used
-    only from the loop's thread (the pool may close one from elsewhere)."""
+    only from the loop's thread (the pool may close one from elsewhere). The writer's one
+    connection is only ever used under the write lock, so it needs no pool's bookkeeping
+    (StaticPool); readers can be open side by side (a request's session spans its awaits)."""
     _sqlite_file(url)
+    pooling: dict[str, Any] = (
+        {"poolclass": StaticPool} if writer else {"pool_size": pool_size, "max_overflow": 0}
+    )
     engine = create_engine(
         make_url(url).set(drivername="sqlite+pysqlite"),
         echo=echo,
-        pool_size=pool_size,
-        max_overflow=0,
         pool_reset_on_return=None,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        **pooling,
     )
     _configure_sqlite(engine, writer=writer)
     return engine

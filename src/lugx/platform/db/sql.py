@@ -1,14 +1,20 @@
 """The little dialect-specific SQL the platform and the services need, for SQLite and
-PostgreSQL alike: inserts that may conflict, rows matched, plain UUIDs from any driver."""
+PostgreSQL alike: inserts that may conflict, new rows written without the ORM's flush, rows
+matched, plain UUIDs from any driver."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import Table, insert, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Result
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
 
 def insert_with_conflicts(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -28,3 +34,52 @@ def rowcount(result: Result[Any]) -> int:
 def plain_uuid(value: uuid.UUID) -> uuid.UUID:
     """A driver's UUID subclass (asyncpg's) as a plain `uuid.UUID`."""
     return value if type(value) is uuid.UUID else uuid.UUID(int=value.int)
+
+
+async def insert_new(session: AsyncSession, row: Any, *, unless_taken: bool = False) -> bool:
+    """Write a new ORM object as one plain INSERT, without the ORM's flush (a unit-of-work pass
+    costs about as much again as the statement). Columns left unset get their model defaults
+    (ids, timestamps, NULLs) on the object too, which then belongs to the session as if read
+    from the table: later changes to it are UPDATEs. IntegrityError when a unique key says no;
+    with `unless_taken`, False instead, nothing written and the transaction still usable
+    (`ON CONFLICT DO NOTHING`; on PostgreSQL it waits for the other writer to commit, so the
+    winner's row is readable right after). Relationships are not followed."""
+    table = cast(Table, type(row).__table__)
+    state = inspect(row)
+    values = {}
+    for attr in state.mapper.column_attrs:
+        column = attr.columns[0]
+        if attr.key not in state.dict:
+            setattr(row, attr.key, _default_of(column.default))
+        values[column.name] = getattr(row, attr.key)
+    dialect = session.get_bind().dialect.name
+    statement = _insert_unless_taken(dialect, table) if unless_taken else _insert(table)
+    if rowcount(await session.execute(statement, values)) != 1:
+        return False
+    make_transient_to_detached(row)
+    session.add(row)
+    return True
+
+
+# Built once per table: the values go as parameters (building a statement around them costs
+# more than running it).
+@functools.cache
+def _insert(table: Table) -> Executable:
+    return insert(table)
+
+
+@functools.cache
+def _insert_unless_taken(dialect: str, table: Table) -> Executable:
+    return insert_with_conflicts(dialect, table).on_conflict_do_nothing()
+
+
+def _default_of(default: Any) -> Any:
+    if default is None:
+        return None
+    if isinstance(default, CallableColumnDefault):
+        # The models' callable defaults (uuid4, utcnow) take no context: SQLAlchemy wraps them
+        # in a one-argument function that ignores it.
+        return default.arg(None)  # type: ignore[arg-type]
+    if isinstance(default, ScalarElementColumnDefault):
+        return default.arg
+    raise TypeError(f"insert_new cannot compute a {type(default).__name__}")

@@ -6,18 +6,14 @@ committed (populate_existing); on SQLite the whole write transaction is already 
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-from sqlalchemy import Table, inspect, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.sql import Executable
-from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
-from lugx.platform.db.sql import insert_with_conflicts, rowcount
+from lugx.platform.db.sql import insert_new
 from lugx.services.payments.models import (
     Charge,
     LedgerAccount,
@@ -32,45 +28,8 @@ T = TypeVar("T")
 
 async def insert_or_none(session: AsyncSession, row: Any) -> bool:
     """Insert `row` unless a unique constraint says another request got there first: False then,
-    and nothing written (the transaction still usable). One statement, `INSERT ... ON CONFLICT
-    DO NOTHING`; on PostgreSQL it waits for that request to commit, so the winner's row is
-    readable right after. Inserted, `row` belongs to the session as if it had been read, so
-    later changes to it are UPDATEs."""
-    table = cast(Table, type(row).__table__)
-    state = inspect(row)
-    values = {}
-    for attr in state.mapper.column_attrs:
-        column = attr.columns[0]
-        if attr.key not in state.dict:
-            # What the ORM would have filled in (ids, timestamps, NULLs), kept on the row too:
-            # the row is then complete, as one read from the table is.
-            setattr(row, attr.key, _default_of(column.default))
-        values[column.name] = getattr(row, attr.key)
-    statement = _insert_unless_taken(session.get_bind().dialect.name, table)
-    if rowcount(await session.execute(statement, values)) != 1:
-        return False
-    make_transient_to_detached(row)
-    session.add(row)
-    return True
-
-
-@functools.cache
-def _insert_unless_taken(dialect: str, table: Table) -> Executable:
-    """Built once per table: its values go as parameters (building a statement around them
-    costs more than running it)."""
-    return insert_with_conflicts(dialect, table).on_conflict_do_nothing()
-
-
-def _default_of(default: Any) -> Any:
-    if default is None:
-        return None
-    if isinstance(default, CallableColumnDefault):
-        # The models' callable defaults (uuid4, utcnow) take no context: SQLAlchemy wraps them
-        # in a one-argument function that ignores it.
-        return default.arg(None)  # type: ignore[arg-type]
-    if isinstance(default, ScalarElementColumnDefault):
-        return default.arg
-    raise TypeError(f"insert_or_none cannot compute a {type(default).__name__}")
+    and nothing written (the transaction still usable). See lugx.platform.db.sql.insert_new."""
+    return await insert_new(session, row, unless_taken=True)
 
 
 async def first_or_insert(

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.platform.auth import Principal
+from lugx.platform.db.sql import insert_new
 from lugx.platform.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from lugx.platform.service import ServiceContext
 from lugx.services.catalog.schemas import Sellable
@@ -268,9 +269,8 @@ async def add_item(
         type=game.type,
         header_image=game.header_image,
     )
-    session.add(added)
     try:
-        await session.flush()
+        await insert_new(session, added)
     except IntegrityError:  # the same add, racing: the other one won
         raise Conflict(f"{game.title} is in your cart already", code="already-in-cart") from None
     return cart, [*items, added]
@@ -450,11 +450,11 @@ async def _freeze(
     if coupon is not None and outcome is not None:
         await _reserve(session, coupon[0], user_id, order_id, outcome.discount)
     snapshot = _snapshot(user_id, order_id, lines, outcome, now)
-    session.add(
-        Checkout(order_id=order_id, user_id=user_id, snapshot=snapshot.model_dump(mode="json"))
+    recorded = Checkout(
+        order_id=order_id, user_id=user_id, snapshot=snapshot.model_dump(mode="json")
     )
     try:
-        await session.flush()
+        await insert_new(session, recorded)
     except IntegrityError:  # this order was frozen before (the cart's slot had lapsed or was
         # freed since): nothing here stands, and the caller answers with the first snapshot
         raise Conflict("That order was checked out already", code="checkout-in-progress") from None
