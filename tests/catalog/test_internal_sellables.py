@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import event
 
 from lugx.platform.bootstrap import Platform
-from lugx.platform.errors import Forbidden, LugxError
+from lugx.platform.errors import Forbidden, LugxError, ValidationFailed
 from lugx.services.catalog.client import CatalogClient
+from lugx.services.catalog.operations import SELLABLES_PER_CALL
 from tests.catalog.factories import add_discount, create_game, publisher_account
 from tests.catalog.test_internal import catalog_as
 from tests.conftest import database_of
@@ -114,11 +115,14 @@ async def test_in_process_the_answer_is_the_same(
     answers exactly what the endpoint does, bundles and their items included."""
     one, two, bundle = await bundle_of_two(client, platform)
     asked = [one["app_id"], bundle["app_id"], 999_999_990]
-    in_process = platform.wiring.clients.get(CatalogClient)
+    in_process = platform.runtimes["shopping"].ctx.client(CatalogClient)
     assert in_process.local is not None
     local = await in_process.sellables(asked)
     assert local == await catalog_as(platform, "shopping").sellables(asked)
     assert set(local) == {one["app_id"], two["app_id"], bundle["app_id"]}
+    for too_many in ([], list(range(1, SELLABLES_PER_CALL + 2))):  # the endpoint's limits too
+        with pytest.raises(ValidationFailed):
+            await in_process.sellables(too_many)
 
 
 async def test_only_services_may_ask(client: httpx.AsyncClient, platform: Platform) -> None:

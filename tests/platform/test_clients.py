@@ -136,9 +136,11 @@ async def test_a_service_in_this_process_runs_its_operations_directly(
     callee being unavailable, as a 500 would. Distributed: no context, so HTTP."""
     from lugx.services.catalog.client import CatalogClient
 
-    catalog = platform.wiring.clients.get(CatalogClient)
+    catalog = platform.runtimes["shopping"].ctx.client(CatalogClient)
     assert catalog.local is platform.runtimes["catalog"].ctx
-    assert Clients(settings).get(CatalogClient).local is None
+    assert Clients(settings).get(CatalogClient, service_token=lambda: "x").local is None
+    # Without a service token the endpoint's check must answer: no shortcut past it.
+    assert platform.wiring.clients.get(CatalogClient).local is None
 
     async def refuses(ctx: object) -> None:
         raise NotFound("no such thing", code="thing-not-found")

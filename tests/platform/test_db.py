@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Integer, String, select, text
+from sqlalchemy import JSON, Integer, String, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -35,6 +35,13 @@ class Counter(UUIDPrimaryKey, Timestamps, Base):
     name: Mapped[str] = mapped_column(String(20), unique=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
     seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Labelled(UUIDPrimaryKey, Base):
+    __tablename__ = "labelled"
+
+    label: Mapped[str] = mapped_column(String(20), server_default="plain")
+    note: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
 
 BACKENDS = [
@@ -181,3 +188,52 @@ async def test_insert_new_writes_one_row_without_a_flush(db: Database) -> None:
     async with db.session(write=False) as session:
         rows = (await session.execute(select(Counter.name, Counter.value))).all()
     assert sorted((name, value) for name, value in rows) == [("first", 5), ("second", 0)]
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="LUGX_TEST_DATABASE_URL not set")
+async def test_postgres_checks_a_connection_only_after_it_sat_idle() -> None:
+    """A connection reused at once is handed out unchecked; one idle past the threshold is
+    pinged, and when the server has dropped it meanwhile the pool replaces it unnoticed."""
+    template = TEST_DATABASE_URL.rsplit("/", 1)[0] + f"/lugx_ping_{worker_name()}_{{service}}"  # type: ignore[union-attr]
+    await _recreate_postgres_databases(template, ["db"])
+    url = template.format(service="db")
+    database = Database(url, pool_size=1, ping_after_idle_seconds=0.3)
+    other = Database(url, pool_size=1)
+    pings: list[object] = []
+    ping = database.writer.dialect.do_ping
+
+    def counted(connection: object) -> bool:
+        pings.append(connection)
+        return ping(connection)
+
+    database.writer.dialect.do_ping = counted  # type: ignore[method-assign]
+    pid_of = text("SELECT pg_backend_pid()")
+    try:
+        async with database.session(write=False) as session:
+            first = await session.scalar(pid_of)
+        async with database.session(write=False) as session:
+            assert await session.scalar(pid_of) == first
+        assert pings == []
+        async with other.session() as session:
+            await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        await asyncio.sleep(0.4)
+        async with database.session(write=False) as session:
+            assert await session.scalar(pid_of) != first
+        assert len(pings) == 1
+    finally:
+        await other.dispose()
+        await database.dispose()
+
+
+async def test_insert_new_leaves_unset_columns_null_and_refuses_to_guess_a_server_default(
+    db: Database,
+) -> None:
+    async with db.session() as session:
+        with pytest.raises(TypeError, match="server default"):
+            await insert_new(session, Labelled())
+        made = Labelled(label="set")
+        assert await insert_new(session, made)
+        assert made.note is None
+    async with db.session(write=False) as session:
+        stored = await session.scalar(select(func.count()).where(Labelled.note.is_(None)))
+    assert stored == 1  # SQL NULL, not JSON 'null'

@@ -107,6 +107,33 @@ async def test_a_pragma_reaches_the_connection_writes_use(tmp_path: Path) -> Non
         await database.dispose()
 
 
+async def test_more_readers_than_connections_wait_their_turn_without_stopping_the_loop(
+    tmp_path: Path,
+) -> None:
+    """A request's read session spans its awaits, so more readers than the pool's connections
+    can be open at once: the extra ones wait on the loop for a connection to come back (a
+    synchronous pool would have waited inside, on the loop's thread, and nothing could)."""
+    database = Database(f"sqlite+aiosqlite:///{tmp_path}/x.db", pool_size=2)
+    open_now: list[int] = []
+    most = 0
+
+    async def reader() -> int:
+        nonlocal most
+        async with database.session(write=False) as session:
+            open_now.append(1)
+            most = max(most, len(open_now))
+            await asyncio.sleep(0.05)  # e.g. a cache on the network, the session still open
+            value = await session.scalar(text("SELECT 1"))
+            open_now.pop()
+        return int(value)
+
+    try:
+        assert await asyncio.gather(*(reader() for _ in range(5))) == [1] * 5
+        assert most == 2
+    finally:
+        await database.dispose()
+
+
 def test_the_catalog_keeps_threaded_readers_for_its_searches() -> None:
     from lugx.services.catalog.app import SPEC as catalog
     from lugx.services.users.app import SPEC as users

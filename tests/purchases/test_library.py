@@ -220,7 +220,7 @@ async def test_other_services_ask_what_a_player_owns(
     owned = await purchases_as(platform, "reviews").owned(uuid.UUID(player.id), [free, other])
     assert list(owned) == [free]
     assert owned[free].source == "free"
-    in_process = platform.wiring.clients.get(PurchasesClient)  # operations.owned, directly
+    in_process = platform.runtimes["shopping"].ctx.client(PurchasesClient)  # run in-process
     assert in_process.local is not None
     assert await in_process.owned(uuid.UUID(player.id), [free, other]) == owned
     with pytest.raises(Forbidden):

@@ -191,10 +191,11 @@ class Clients:
         return caller
 
     def get(self, client_type: type[C], *, service_token: Callable[[], str] | None = None) -> C:
+        # In-process operations only for a service acting as itself: they skip the endpoint's
+        # service-token check, which a client without a token would fail.
+        local = self._contexts.get(client_type.service) if service_token is not None else None
         return client_type(
-            self.caller(client_type.service),
-            service_token=service_token,
-            local=self._contexts.get(client_type.service),
+            self.caller(client_type.service), service_token=service_token, local=local
         )
 
     async def aclose(self) -> None:

@@ -56,6 +56,16 @@ class ValidationFailed(LugxError):
     status, code, title = 422, "validation-failed", "The request has invalid fields"
 
 
+def check_size(field: str, size: int, *, least: int = 1, most: int) -> None:
+    """ValidationFailed unless `least <= size <= most`: the limit an endpoint's query or header
+    declares, for the same operation run in-process (lugx.platform.clients)."""
+    if not least <= size <= most:
+        raise ValidationFailed(
+            f"{field}: between {least} and {most}, not {size}",
+            errors=[{"field": field, "message": f"between {least} and {most}"}],
+        )
+
+
 class Unauthorized(LugxError):
     status, code, title = 401, "unauthorized", "Authentication required"
 

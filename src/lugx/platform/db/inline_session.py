@@ -28,8 +28,9 @@ _EXECUTE_OPTIONS = util.immutabledict({"prebuffer_rows": True})
 
 
 class BulkConnection:
-    """What `await session.connection()` gives bulk writers (seeding): the statements a
-    connection runs, awaitable, on the session's own synchronous connection."""
+    """What `await session.connection()` gives bulk writers (seeding): only `execute` and
+    `exec_driver_sql`, awaitable, on the session's own synchronous connection (not an
+    AsyncConnection: nothing else of one is there)."""
 
     def __init__(self, connection: Connection) -> None:
         self.sync_connection = connection
@@ -47,6 +48,8 @@ class InlineSession(AsyncSession):
 
     def __init__(self, sync_session: Session) -> None:
         # Not AsyncSession.__init__: it asks for asyncio engines, and there are none below.
+        self._async_bind = None
+        self._async_binds = {}
         self.sync_session = self._proxied = self._assign_proxied(sync_session)
 
     @property  # type: ignore[misc]

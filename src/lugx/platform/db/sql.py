@@ -8,7 +8,7 @@ import functools
 import uuid
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, inspect
+from sqlalchemy import Column, Table, insert, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,9 +39,10 @@ def plain_uuid(value: uuid.UUID) -> uuid.UUID:
 async def insert_new(session: AsyncSession, row: Any, *, unless_taken: bool = False) -> bool:
     """Write a new ORM object as one plain INSERT, without the ORM's flush (a unit-of-work pass
     costs about as much again as the statement). Columns left unset get their model defaults
-    (ids, timestamps, NULLs) on the object too, which then belongs to the session as if read
-    from the table: later changes to it are UPDATEs. IntegrityError when a unique key says no;
-    with `unless_taken`, False instead, nothing written and the transaction still usable
+    (ids, timestamps) or NULL, on the object too, which then belongs to the session as if read
+    from the table: later changes to it are UPDATEs. A column with only a server default must
+    be set (the object could not say what the table holds). IntegrityError when a unique key
+    says no; with `unless_taken`, False instead, nothing written and the transaction still usable
     (`ON CONFLICT DO NOTHING`; on PostgreSQL it waits for the other writer to commit, so the
     winner's row is readable right after). Relationships are not followed."""
     table = cast(Table, type(row).__table__)
@@ -49,9 +50,17 @@ async def insert_new(session: AsyncSession, row: Any, *, unless_taken: bool = Fa
     values = {}
     for attr in state.mapper.column_attrs:
         column = attr.columns[0]
-        if attr.key not in state.dict:
-            setattr(row, attr.key, _default_of(column.default))
-        values[column.name] = getattr(row, attr.key)
+        if not isinstance(column, Column) or column.table is not table:
+            raise TypeError(f"insert_new writes table columns only, not {attr.key}")
+        if attr.key in state.dict:
+            values[column.name] = getattr(row, attr.key)
+        elif column.server_default is not None:
+            raise TypeError(f"insert_new cannot know {attr.key}'s server default: set it")
+        elif column.default is not None:
+            values[column.name] = _default_of(column.default)
+            setattr(row, attr.key, values[column.name])
+        else:  # left out, as the ORM leaves it: SQL NULL (a JSON column's too)
+            setattr(row, attr.key, None)
     dialect = session.get_bind().dialect.name
     statement = _insert_unless_taken(dialect, table) if unless_taken else _insert(table)
     if rowcount(await session.execute(statement, values)) != 1:

@@ -14,10 +14,8 @@ from lugx.platform.errors import NotFound
 from lugx.platform.listing import Ctx
 from lugx.services.catalog import operations
 from lugx.services.catalog import repository as repo
+from lugx.services.catalog.operations import SELLABLES_PER_CALL
 from lugx.services.catalog.schemas import GameManagers, Sellable
-
-# A full cart (shopping.service.MAX_CART_ITEMS) and then some.
-SELLABLES_PER_CALL = 200
 
 router = APIRouter(
     prefix="/internal/v1/catalog",

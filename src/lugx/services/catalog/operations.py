@@ -8,18 +8,23 @@ import uuid
 from collections.abc import Sequence
 
 from lugx.platform.db import utcnow
+from lugx.platform.errors import check_size
 from lugx.platform.service import ServiceContext
 from lugx.services.catalog import repository as repo
 from lugx.services.catalog.pricing import quote
 from lugx.services.catalog.schemas import Sellable
 from lugx.services.catalog.views import sellable
 
+# A full cart (shopping.service.MAX_CART_ITEMS) and then some.
+SELLABLES_PER_CALL = 200
+
 
 async def sellables(ctx: ServiceContext, app_ids: Sequence[int]) -> dict[int, Sellable]:
     """What a cart needs of these items now, by app_id, whatever their status (the caller
     decides what a draft means to it): unknown app_ids are left out. The items of a bundle among
     them come too, so that its "complete the set" price needs no second call. One query, two
-    when there are bundles."""
+    when there are bundles. At most SELLABLES_PER_CALL app_ids."""
+    check_size("app_ids", len(app_ids), most=SELLABLES_PER_CALL)
     now = utcnow()
     async with ctx.db.session(write=False) as session:
         games = await repo.sellable_games(session, list(app_ids))

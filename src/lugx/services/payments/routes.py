@@ -20,6 +20,7 @@ from lugx.services.payments import ledger, service
 from lugx.services.payments import repository as repo
 from lugx.services.payments.models import LedgerEntry, LedgerTransaction
 from lugx.services.payments.schemas import (
+    IDEMPOTENCY_KEY_MAX,
     ConfirmationRead,
     TopUpCreate,
     TopUpRead,
@@ -42,7 +43,12 @@ def payments_of(request: Request) -> Payments:
 PaymentsDep = Annotated[Payments, Depends(payments_of)]
 IdempotencyHeader = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", min_length=1, max_length=255, description="Unique per try"),
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=IDEMPOTENCY_KEY_MAX,
+        description="Unique per try",
+    ),
 ]
 
 

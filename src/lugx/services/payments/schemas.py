@@ -14,6 +14,9 @@ ChargeStatus = Literal["succeeded", "failed", "requires_confirmation", "canceled
 TopUpStatus = Literal["succeeded", "failed", "requires_confirmation"]
 Method = Literal["wallet", "card"]
 
+# The longest Idempotency-Key a money-moving request may send.
+IDEMPOTENCY_KEY_MAX = 255
+
 
 class CardIn(BaseModel):
     """A card as typed by the player. Only its shape is checked here; the sandbox processor

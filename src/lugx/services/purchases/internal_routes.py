@@ -24,7 +24,7 @@ router = APIRouter(
 async def owned(
     user_id: uuid.UUID,
     ctx: Ctx,
-    app_id: Annotated[list[int], Query(min_length=1, max_length=500)],
+    app_id: Annotated[list[int], Query(min_length=1, max_length=operations.OWNED_PER_CALL)],
 ) -> OwnedList:
     """Which of the asked app_ids the user owns now (revoked ones are not owned)."""
     return OwnedList(items=list((await operations.owned(ctx, user_id, app_id)).values()))
