@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Delete,
     Table,
@@ -208,11 +209,15 @@ def _mark_checkout(shape: Shape, no_coupon: bool) -> Update:
 
 
 async def unmark_checkout(session: AsyncSession, user_id: uuid.UUID, order_id: uuid.UUID) -> None:
-    await session.execute(
-        update(Cart)
-        .where(Cart.user_id == user_id, Cart.checkout_order_id == order_id)
-        .values(checkout_order_id=None, checkout_started_at=None)
-    )
+    await session.execute(_UNMARK, {"buyer": user_id, "order": order_id})
+
+
+# Built once, as the settle statements below: every paid order runs both.
+_UNMARK = (
+    update(Cart)
+    .where(Cart.user_id == bindparam("buyer"), Cart.checkout_order_id == bindparam("order"))
+    .values(checkout_order_id=None, checkout_started_at=None)
+)
 
 
 async def checkout(session: AsyncSession, order_id: uuid.UUID) -> Checkout | None:
@@ -233,34 +238,41 @@ async def settle_checkout(
     an order never frozen here is recorded as settled now (snapshot `{}`), so news of it is
     acted on once. Concurrent settles of one order: one gets the snapshot (a row lock on
     PostgreSQL, the one writer on SQLite)."""
+    statement = _settle_statement(session.get_bind().dialect.name, record_unknown)
+    values = {"order": order_id, "buyer": user_id, "new_status": status, "at": now}
+    snapshot = (await session.execute(statement, values)).scalar_one_or_none()
+    return cast("dict[str, Any] | None", snapshot)
+
+
+@functools.cache
+def _settle_statement(dialect: str, record_unknown: bool) -> Any:
+    """settle_checkout's statement, built once per dialect and kind; values bound per call."""
     table = cast(Table, Checkout.__table__)
     open_ = table.c.status == "open"
-    statement: Any
-    if record_unknown:
-        statement = (
-            insert_with_conflicts(session.get_bind().dialect.name, table)
-            .values(
-                order_id=order_id,
-                user_id=user_id,
-                snapshot={},
-                status=status,
-                created_at=now,
-                settled_at=now,
-            )
-            .on_conflict_do_update(
-                index_elements=["order_id"],
-                set_={"status": status, "settled_at": now},
-                where=open_,
-            )
-        )
-    else:
-        statement = (
+    status: BindParameter[str] = bindparam("new_status")
+    at: BindParameter[datetime] = bindparam("at")
+    if not record_unknown:
+        return (
             update(table)
-            .where(table.c.order_id == order_id, open_)
-            .values(status=status, settled_at=now)
+            .where(table.c.order_id == bindparam("order"), open_)
+            .values(status=status, settled_at=at)
+            .returning(table.c.snapshot)
         )
-    snapshot = (await session.execute(statement.returning(table.c.snapshot))).scalar_one_or_none()
-    return cast("dict[str, Any] | None", snapshot)
+    return (
+        insert_with_conflicts(dialect, table)
+        .values(
+            order_id=bindparam("order"),
+            user_id=bindparam("buyer"),
+            snapshot={},
+            status=status,
+            created_at=at,
+            settled_at=at,
+        )
+        .on_conflict_do_update(
+            index_elements=["order_id"], set_={"status": status, "settled_at": at}, where=open_
+        )
+        .returning(table.c.snapshot)
+    )
 
 
 # --- coupons --------------------------------------------------------------------------------
