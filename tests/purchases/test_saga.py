@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, update
 
@@ -36,7 +37,7 @@ from tests.purchases.factories import (
     store,
     wait_status,
 )
-from tests.shopping.factories import cart_of
+from tests.shopping.factories import cart_of, service_calls
 
 
 async def _backdate(platform: Platform, order_id: str, **values: object) -> None:
@@ -258,3 +259,22 @@ async def test_the_player_cancels_an_order_waiting_for_confirmation(
     assert again.status_code == 201, again.text
     assert again.json()["status"] in ("paid", "completed")
     assert await balance(client, player) == 3500
+
+
+async def test_every_call_a_checkout_makes_runs_in_process(
+    client: httpx.AsyncClient, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Embedded, the saga's calls run the other services' operations directly (none goes
+    through a service's app): the cart frozen, its prices asked, the card charged, the cart
+    told."""
+    [app_id] = await store(client, platform, 1500)
+    player = await buyer(client, app_id)
+    with service_calls(monkeypatch) as calls:
+        order = (await checkout(client, player, method="card", number=SUCCEEDS)).json()
+    assert order["status"] == "paid", order
+    assert [call.split()[:2] for call in calls] == [
+        ["ShoppingClient", "checkout"],
+        ["CatalogClient", "sellables"],
+        ["PaymentsClient", "charge"],
+        ["ShoppingClient", "settled"],
+    ]

@@ -6,9 +6,12 @@ one. Same code either way.
 The few calls a checkout makes many times (the catalog's sellables, purchases' ownership,
 shopping's checkout and its settling, payments' charge) go one step further in the embedded
 wiring: the client runs the callee's own operation, the function its internal route calls, with
-the callee's context (`ServiceClient.local`). Routing, validation, the service-token check and
-JSON both ways cost about two thirds of such a call, and none of them guard anything inside one
-process. The answer and the errors are the same objects the HTTP path gives."""
+the callee's context (`ServiceClient.local`), when a service calls as itself. Routing,
+validation, the service-token check and JSON both ways cost about two thirds of such a call, and
+none of them guard anything inside one process; the operation checks the limits its endpoint
+declares. The answer is what the HTTP path gives; the callee's errors come as they were raised
+(over HTTP, a status other than 401, 403, 404 and 409 is a plain LugxError), an unexpected one as
+ServiceUnavailable. See docs/commerce.md."""
 
 from __future__ import annotations
 

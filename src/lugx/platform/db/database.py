@@ -14,7 +14,6 @@ locks.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -71,18 +70,19 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _sqlite_file(url: str) -> None:
-    """Make the folder the database file goes in."""
+def _sqlite_file(url: str) -> str | None:
+    """The database's file, its folder made (None: in memory)."""
     database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    if not database or database == ":memory:":
+        return None
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    return database
 
 
 def _sqlite_engine(url: str, *, writer: bool, pool_size: int, echo: bool) -> AsyncEngine:
     """An asyncio engine on the file, its calls on aiosqlite's thread per connection: for a
     service's long reads, and for work on engines and connections rather than units of work
     (migrations, tests that build tables, readiness)."""
-    _sqlite_file(url)
     # Every session ends its transaction itself (commit or rollback), so the pool's own
     # rollback on return would only cost another trip to SQLite.
     engine = create_async_engine(
@@ -102,7 +102,6 @@ def _session_engine(url: str, *, writer: bool, pool_size: int, echo: bool) -> En
     only from the loop's thread (the pool may close one from elsewhere). The writer's one
     connection is only ever used under the write lock, so it needs no pool's bookkeeping
     (StaticPool); readers can be open side by side (a request's session spans its awaits)."""
-    _sqlite_file(url)
     pooling: dict[str, Any] = (
         {"poolclass": StaticPool} if writer else {"pool_size": pool_size, "max_overflow": 0}
     )
@@ -226,7 +225,11 @@ class Database:
         self.url = url
         self.sqlite = is_sqlite(url)
         self._inline: tuple[Engine, Engine] | None = None
+        self._write_lock: asyncio.Lock | None = None
+        self._read_slots: asyncio.Semaphore | None = None
+        self._checkpoints: WalCheckpoints | None = None
         if self.sqlite:
+            file = _sqlite_file(url)
             self.writer = _sqlite_engine(url, writer=True, pool_size=1, echo=echo)
             self.reader = _sqlite_engine(url, writer=False, pool_size=pool_size, echo=echo)
             self._inline = (
@@ -238,6 +241,12 @@ class Database:
             self._long_read_sessions = (
                 _async_sessions(self.reader) if long_reads else self._read_sessions
             )
+            self._write_lock = asyncio.Lock()
+            # Inline readers wait for a connection here, on the loop, never inside their pool:
+            # a synchronous pool would wait on the loop's own thread, so nothing could give one
+            # back.
+            self._read_slots = asyncio.Semaphore(pool_size)
+            self._checkpoints = WalCheckpoints(file) if file is not None else None
         else:
             self.writer = self.reader = create_async_engine(
                 url, echo=echo, pool_size=pool_size, max_overflow=pool_size
@@ -246,12 +255,6 @@ class Database:
             self._write_sessions = self._read_sessions = self._long_read_sessions = _async_sessions(
                 self.writer
             )
-        self._write_lock = asyncio.Lock() if self.sqlite else None
-        # Inline readers wait for a connection here, on the loop, never inside their pool: a
-        # synchronous pool would wait on the loop's own thread, so nothing could give one back.
-        self._read_slots = asyncio.Semaphore(pool_size) if self.sqlite else None
-        file = make_url(url).database if self.sqlite else None
-        self._checkpoints = WalCheckpoints(file) if file and file != ":memory:" else None
 
     def session_engine(self, *, write: bool) -> Engine:
         """The synchronous engine beneath units of work of this kind (long reads aside): where
@@ -322,7 +325,8 @@ class Database:
         """SQLite: run a PRAGMA on the connection write sessions use, outside any transaction
         (bulk loads turn fsyncs off for their duration); its first value, if any."""
         assert self._inline is not None, "a PRAGMA is SQLite's"
-        async with self._write_lock or contextlib.nullcontext():
+        assert self._write_lock is not None
+        async with self._write_lock:
             with self._inline[0].connect() as connection:
                 driver = connection.connection.driver_connection
                 assert isinstance(driver, sqlite3.Connection)

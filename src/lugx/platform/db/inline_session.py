@@ -1,11 +1,12 @@
 """An `AsyncSession` for SQLite whose work runs straight on a synchronous `Session`.
 
-SQLAlchemy's asyncio extension runs each session call (execute, flush, commit, ...) in a new
-greenlet, and each call the driver makes in it (execute, fetch, commit) through another switch
-back to the loop and an adapter around aiosqlite. With SQLite on the loop's own thread
-(inline_sqlite.py) there is nothing to wait for, so all of that is pure cost: measured on one
-indexed read of ten rows, 275 us through AsyncSession against 150 us through a plain `Session`
-on sqlite3, and 58 against 20 us for a unit of work that does nothing.
+SQLite's units of work run on the loop's own thread: its statements take microseconds, while a
+hop to a thread and back costs more and, under load, waits its turn on the busy loop, with the
+writer holding its service's write lock all the while (see database.py). With nothing to wait
+for, SQLAlchemy's asyncio extension is pure cost: it runs each session call (execute, flush,
+commit, ...) in a new greenlet, and each call the driver makes in it through another switch and
+an adapter. Measured on one indexed read of ten rows: 275 us through AsyncSession against 150 us
+through a plain `Session` on sqlite3; 58 against 20 us for a unit of work that does nothing.
 
 `InlineSession` keeps AsyncSession's interface, so services write the same code for SQLite
 and PostgreSQL, and calls the synchronous session beneath it directly for everything a unit of

@@ -8,7 +8,7 @@ import functools
 import uuid
 from typing import Any, cast
 
-from sqlalchemy import Column, Table, insert, inspect
+from sqlalchemy import Column, Insert, Table, insert, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -62,7 +62,7 @@ async def insert_new(session: AsyncSession, row: Any, *, unless_taken: bool = Fa
         else:  # left out, as the ORM leaves it: SQL NULL (a JSON column's too)
             setattr(row, attr.key, None)
     dialect = session.get_bind().dialect.name
-    statement = _insert_unless_taken(dialect, table) if unless_taken else _insert(table)
+    statement = _insert_unless_taken(dialect, table) if unless_taken else insert_of(table)
     if rowcount(await session.execute(statement, values)) != 1:
         return False
     make_transient_to_detached(row)
@@ -70,10 +70,10 @@ async def insert_new(session: AsyncSession, row: Any, *, unless_taken: bool = Fa
     return True
 
 
-# Built once per table: the values go as parameters (building a statement around them costs
-# more than running it).
 @functools.cache
-def _insert(table: Table) -> Executable:
+def insert_of(table: Table) -> Insert:
+    """A plain INSERT into `table`, built once: its values go as parameters (building and keying
+    a statement around them costs about as much as running it)."""
     return insert(table)
 
 
@@ -83,8 +83,6 @@ def _insert_unless_taken(dialect: str, table: Table) -> Executable:
 
 
 def _default_of(default: Any) -> Any:
-    if default is None:
-        return None
     if isinstance(default, CallableColumnDefault):
         # The models' callable defaults (uuid4, utcnow) take no context: SQLAlchemy wraps them
         # in a one-argument function that ignores it.

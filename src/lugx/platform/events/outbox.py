@@ -7,15 +7,14 @@ event vanishes with the change; if the process dies after the commit, the relay 
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import orjson
-from sqlalchemy import Insert, Table, insert
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from lugx.platform.db.sql import insert_of
 from lugx.platform.events.envelope import Event, plain_object
 from lugx.platform.events.tables import EventTables
 from lugx.platform.events.transport import Notify
@@ -41,15 +40,8 @@ async def publish(
     event = Event(
         type=type, version=version, producer=producer, key=key, payload=plain_object(as_json)
     )
-    await session.execute(_insert_into(tables.outbox), outbox_row(event, as_json))
+    await session.execute(insert_of(tables.outbox), outbox_row(event, as_json))
     return event
-
-
-@functools.cache
-def _insert_into(outbox: Table) -> Insert:
-    # Built once per table and given its values as parameters: a statement built around its
-    # values costs about as much to make (and to find in the compiled cache) as to run.
-    return insert(outbox)
 
 
 def outbox_row(event: Event, payload_json: bytes | None = None) -> dict[str, Any]:
