@@ -31,10 +31,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from lugx.platform.db.inline_session import InlineSession
+from lugx.platform.db.inline_session import HeldConnections, InlineSession
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # About SQLite's own default (1,000 WAL pages) for transactions of a few pages each.
@@ -55,11 +54,6 @@ def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     that must not see, or act on, uncommitted data, such as dropping a cache entry that a
     concurrent read could otherwise fill again with the old row."""
     session.info.setdefault(_AFTER_COMMIT, []).append(callback)
-
-
-def _inline_sessions(engine: Engine) -> SessionFactory:
-    sessions = sessionmaker(engine, expire_on_commit=False)
-    return lambda: InlineSession(sessions())
 
 
 def _async_sessions(engine: AsyncEngine) -> SessionFactory:
@@ -225,6 +219,8 @@ class Database:
         self.url = url
         self.sqlite = is_sqlite(url)
         self._inline: tuple[Engine, Engine] | None = None
+        self._held: tuple[HeldConnections, HeldConnections] | None = None
+        self._long_reads = long_reads
         self._write_lock: asyncio.Lock | None = None
         self._read_slots: asyncio.Semaphore | None = None
         self._checkpoints: WalCheckpoints | None = None
@@ -236,11 +232,8 @@ class Database:
                 _session_engine(url, writer=True, pool_size=1, echo=echo),
                 _session_engine(url, writer=False, pool_size=pool_size, echo=echo),
             )
-            self._write_sessions = _inline_sessions(self._inline[0])
-            self._read_sessions = _inline_sessions(self._inline[1])
-            self._long_read_sessions = (
-                _async_sessions(self.reader) if long_reads else self._read_sessions
-            )
+            self._held = (HeldConnections(self._inline[0]), HeldConnections(self._inline[1]))
+            self._sessions = _async_sessions(self.reader)  # long reads, if the service has them
             self._write_lock = asyncio.Lock()
             # Inline readers wait for a connection here, on the loop, never inside their pool:
             # a synchronous pool would wait on the loop's own thread, so nothing could give one
@@ -252,9 +245,7 @@ class Database:
                 url, echo=echo, pool_size=pool_size, max_overflow=pool_size
             )
             _ping_when_idle(self.writer.sync_engine, ping_after_idle_seconds)
-            self._write_sessions = self._read_sessions = self._long_read_sessions = _async_sessions(
-                self.writer
-            )
+            self._sessions = _async_sessions(self.writer)
 
     def session_engine(self, *, write: bool) -> Engine:
         """The synchronous engine beneath units of work of this kind (long reads aside): where
@@ -273,29 +264,33 @@ class Database:
     ) -> AsyncIterator[AsyncSession]:
         """A unit of work: commits when the block ends normally, rolls back when it raises.
         `long`: a read that may take milliseconds (see `long_reads`)."""
-        if write and self._write_lock is not None:
-            async with self._write_lock, self._scoped(self._write_sessions) as session:
+        if self._held is not None and write:
+            assert self._write_lock is not None
+            async with self._write_lock, self._held_unit(self._held[0]) as session:
                 yield session
             if self._checkpoints is not None:
                 self._checkpoints.committed()
             return
-        factory = (
-            self._write_sessions
-            if write
-            else self._long_read_sessions
-            if long
-            else self._read_sessions
-        )
-        if factory is self._read_sessions and self._read_slots is not None:
-            async with self._read_slots, self._scoped(factory) as session:
+        if self._held is not None and not (long and self._long_reads):
+            assert self._read_slots is not None
+            async with self._read_slots, self._held_unit(self._held[1]) as session:
                 yield session
             return
-        async with self._scoped(factory) as session:
+        async with self._scoped(self._sessions()) as session:
             yield session
 
     @asynccontextmanager
-    async def _scoped(self, factory: SessionFactory) -> AsyncIterator[AsyncSession]:
-        session = factory()
+    async def _held_unit(self, held: HeldConnections) -> AsyncIterator[AsyncSession]:
+        """SQLite: a unit of work on one of the held connections, given back after."""
+        connection = held.take()
+        try:
+            async with self._scoped(InlineSession(connection)) as session:
+                yield session
+        finally:
+            held.give_back(connection)
+
+    @asynccontextmanager
+    async def _scoped(self, session: AsyncSession) -> AsyncIterator[AsyncSession]:
         try:
             try:
                 yield session
@@ -324,13 +319,16 @@ class Database:
     async def writer_pragma(self, statement: str) -> Any:
         """SQLite: run a PRAGMA on the connection write sessions use, outside any transaction
         (bulk loads turn fsyncs off for their duration); its first value, if any."""
-        assert self._inline is not None, "a PRAGMA is SQLite's"
+        assert self._held is not None, "a PRAGMA is SQLite's"
         assert self._write_lock is not None
         async with self._write_lock:
-            with self._inline[0].connect() as connection:
+            connection = self._held[0].take()
+            try:
                 driver = connection.connection.driver_connection
                 assert isinstance(driver, sqlite3.Connection)
                 row = driver.execute(statement).fetchone()
+            finally:
+                self._held[0].give_back(connection)
         return row[0] if row else None
 
     async def ping(self) -> None:
@@ -342,5 +340,7 @@ class Database:
             await self._checkpoints.wait()
         for engine in {self.writer, self.reader}:
             await engine.dispose()
+        for held in self._held or ():
+            held.close()
         for sync_engine in self._inline or ():
             sync_engine.dispose()

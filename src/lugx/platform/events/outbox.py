@@ -10,16 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
+from lugx.platform.db.database import after_commit
 from lugx.platform.db.sql import insert_of
 from lugx.platform.events.envelope import Event, plain_object
 from lugx.platform.events.tables import EventTables
 from lugx.platform.events.transport import Notify
 
-_AFTER_COMMIT_KEY = "lugx.events.after_commit"
+_NOTIFIED_KEY = "lugx.events.notified"
 
 
 async def publish(
@@ -75,29 +74,14 @@ def event_from_row(row: Any) -> Event:
 
 
 def notify_after_commit(session: AsyncSession, notify: Notify) -> None:
-    """Call `notify()` once the session's current transaction commits (not on rollback), so a
-    relay delivers at once instead of at its next poll."""
-    sync_session = session.sync_session
-    callbacks: list[Notify] | None = sync_session.info.get(_AFTER_COMMIT_KEY)
-    if callbacks is None:
-        callbacks = sync_session.info[_AFTER_COMMIT_KEY] = []
-        # Listeners stay for the session's (short, per-request) life; they act on outer
-        # transactions only, never on a savepoint's commit or rollback.
-        sa_event.listen(sync_session, "after_commit", _run_after_commit)
-        sa_event.listen(sync_session, "after_rollback", _forget_after_commit)
-    if notify not in callbacks:
-        callbacks.append(notify)
-
-
-def _run_after_commit(sync_session: Session) -> None:
-    if sync_session.in_nested_transaction():
+    """Call `notify()` once the session's unit of work commits (not on rollback), so a relay
+    delivers at once instead of at its next poll. Once per unit of work, however many events."""
+    notified: set[Notify] = session.info.setdefault(_NOTIFIED_KEY, set())
+    if notify in notified:
         return
-    callbacks: list[Notify] = sync_session.info.get(_AFTER_COMMIT_KEY, [])
-    pending, callbacks[:] = list(callbacks), []
-    for notify in pending:
+    notified.add(notify)
+
+    async def _notify() -> None:
         notify()
 
-
-def _forget_after_commit(sync_session: Session) -> None:
-    if not sync_session.in_nested_transaction():
-        sync_session.info.get(_AFTER_COMMIT_KEY, []).clear()
+    after_commit(session, _notify)
