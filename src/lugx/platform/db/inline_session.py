@@ -63,8 +63,8 @@ class InlineSession(AsyncSession):
         self._orm: Session | None = None
         self._info: dict[Any, Any] = {}
 
-    @property  # type: ignore[override]
-    def sync_session(self) -> Session:
+    @property
+    def sync_session(self) -> Session:  # type: ignore[override]
         """The ORM session, in this unit of work's transaction (made at first use)."""
         if self._orm is None:
             self._begun()
@@ -75,11 +75,11 @@ class InlineSession(AsyncSession):
             )
         return self._orm
 
-    @property  # type: ignore[override]
-    def _proxied(self) -> Session:
+    @property
+    def _proxied(self) -> Session:  # type: ignore[override]
         return self.sync_session
 
-    @property  # type: ignore[override]
+    @property
     def info(self) -> dict[Any, Any]:
         return self._info
 
@@ -88,7 +88,7 @@ class InlineSession(AsyncSession):
         """The synchronous engine beneath (AsyncSession would name an asyncio one)."""
         return self._connection.engine
 
-    def get_bind(self, *args: Any, **kw: Any) -> Any:  # type: ignore[override]
+    def get_bind(self, *args: Any, **kw: Any) -> Any:
         return self._connection
 
     def _begun(self) -> Connection:

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Column, Table, util
+from sqlalchemy import Table, util
 from sqlalchemy.engine import Connection, Dialect, IteratorResult, Result
 from sqlalchemy.engine.result import SimpleResultMetaData
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InvalidRequestError
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
@@ -43,13 +43,22 @@ _NO_PARAMS: Mapping[str, Any] = util.EMPTY_DICT
 def prepared(statement: S) -> S:
     """Mark a statement built once to run as a compiled plan (see the module's docstring)."""
     if isinstance(statement, Select):
-        for described in statement.column_descriptions:
-            entity = described.get("entity")
-            if entity is not None and described.get("expr") is entity:
-                raise TypeError(f"a prepared SELECT reads columns, not {entity.__name__} objects")
-    elif isinstance(statement, UpdateBase) and not isinstance(statement.table, Table):
-        raise TypeError("prepared DML names a table (Model.__table__), not an ORM class")
+        _reads_columns(statement.column_descriptions)
+    elif isinstance(statement, UpdateBase):
+        _reads_columns(statement.returning_column_descriptions)
+        synchronized = statement.get_execution_options().get("synchronize_session", "auto")
+        if not isinstance(statement.table, Table) and synchronized is not False:
+            raise TypeError(
+                "prepared DML names a table (Model.__table__), or says synchronize_session=False"
+            )
     return statement.execution_options(**{PREPARED: True})
+
+
+def _reads_columns(descriptions: Sequence[Mapping[str, Any]]) -> None:
+    for described in descriptions:
+        entity = described.get("entity")
+        if entity is not None and described.get("expr") is entity:
+            raise TypeError(f"a prepared statement reads columns, not {entity} objects")
 
 
 def is_prepared(statement: Any) -> bool:
@@ -63,19 +72,25 @@ class PreparedResult(IteratorResult[Any]):
     rowcount: int
 
 
+Processor = Callable[[Any], Any]
+
+
 @dataclass(slots=True)
 class Plan:
     compiled: SQLCompiler
     sql: str
     positions: Sequence[str]
-    processors: Mapping[str, Callable[[Any], Any]]
+    processors: Mapping[str, Processor]
+    fixed: Mapping[str, Any]  # values written into the statement (`status == "open"`)
     expands: bool  # an IN (...) of a list: the SQL is finished per call
     defaults: Sequence[tuple[str, Callable[[], Any]]]  # python-side column defaults
     metadata: SimpleResultMetaData | None
-    row_processors: Sequence[tuple[int, Callable[[Any], Any]]]
+    row_processors: Sequence[tuple[int, Processor]]
 
-    def bind(self, params: Mapping[str, Any]) -> tuple[str, Sequence[Any]]:
-        values = self.compiled.construct_params(params, escape_names=False)
+    def bind(self, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        """The SQL and its positional values for these parameters (as SQLAlchemy's
+        `construct_params` and execution context would make them, without their generality)."""
+        values = {**self.fixed, **params} if self.fixed else dict(params)
         for key, default in self.defaults:
             if key not in params:
                 values[key] = default()
@@ -84,10 +99,13 @@ class Plan:
             expanded = self.compiled._process_parameters_for_postcompile(values)
             sql, positions = expanded.statement, expanded.positiontup or ()
             processors = {**processors, **expanded.processors}
-        return sql, [
-            processors[key](values[key]) if key in processors else values[key]
-            for key in positions
-        ]
+        try:
+            return sql, [
+                processors[key](values[key]) if key in processors else values[key]
+                for key in positions
+            ]
+        except KeyError as exc:
+            raise InvalidRequestError(f"A value is required for bind parameter {exc}") from None
 
 
 _plans: dict[tuple[int, str, tuple[str, ...]], tuple[Executable, Plan]] = {}
@@ -106,17 +124,11 @@ def plan_of(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> P
 
 def _make_plan(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> Plan:
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))  # type: ignore[attr-defined]
-    assert isinstance(compiled, SQLCompiler) and compiled.positional, "a positional dialect"
-    defaults = [
-        (column.key, _default_maker(default))
-        for columns, attr in ((compiled.insert_prefetch, "default"), (compiled.update_prefetch, "onupdate"))
-        for column in columns
-        if (default := getattr(column, attr)) is not None
-    ]
+    assert isinstance(compiled, SQLCompiler)
+    assert compiled.positional, "SQLite's and asyncpg's parameters are positional"
     metadata, row_processors = None, []
     if compiled._result_columns:
-        names = [entry.keyname for entry in compiled._result_columns]
-        metadata = SimpleResultMetaData(names)
+        metadata = SimpleResultMetaData([entry.keyname for entry in compiled._result_columns])
         for index, entry in enumerate(compiled._result_columns):
             processor = entry.type._cached_result_processor(dialect, None)
             if processor is not None:
@@ -125,22 +137,41 @@ def _make_plan(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -
         compiled=compiled,
         sql=compiled.string,
         positions=tuple(compiled.positiontup or ()),
-        processors=dict(compiled._bind_processors),
+        processors=cast("dict[str, Processor]", dict(compiled._bind_processors)),
+        fixed=_fixed_values(compiled),
         expands=bool(compiled.literal_execute_params or compiled.post_compile_params),
-        defaults=defaults,
+        defaults=_python_defaults(compiled),
         metadata=metadata,
         row_processors=row_processors,
     )
 
 
-def _default_maker(default: Any) -> Callable[[], Any]:
+def _fixed_values(compiled: SQLCompiler) -> dict[str, Any]:
+    fixed = {}
+    for bind, name in compiled.bind_names.items():
+        if bind.callable is not None:
+            raise TypeError("a prepared statement's values are plain (no callable bindparam)")
+        if not bind.required:
+            fixed[name] = bind.value
+    return fixed
+
+
+def _python_defaults(compiled: SQLCompiler) -> list[tuple[str, Callable[[], Any]]]:
+    """The columns an INSERT or UPDATE fills from python-side defaults when not given."""
+    made = [(column, column.default) for column in compiled.insert_prefetch]
+    made += [(column, column.onupdate) for column in compiled.update_prefetch]
+    return [(column.key, default_maker(default)) for column, default in made if default is not None]
+
+
+def default_maker(default: Any) -> Callable[[], Any]:
+    """A column's python-side default (or onupdate) as a function of nothing."""
     if isinstance(default, CallableColumnDefault):
         # The models' callable defaults (uuid4, utcnow) take no context: SQLAlchemy wraps them
         # in a one-argument function that ignores it.
         return lambda: default.arg(None)  # type: ignore[arg-type]
     if isinstance(default, ScalarElementColumnDefault):
         return lambda: default.arg
-    raise TypeError(f"a prepared statement cannot compute a {type(default).__name__}")
+    raise TypeError(f"cannot compute a {type(default).__name__} outside SQLAlchemy")
 
 
 def run(connection: Connection, plan: Plan, params: Mapping[str, Any] | None) -> Result[Any]:
@@ -160,7 +191,7 @@ def run(connection: Connection, plan: Plan, params: Mapping[str, Any] | None) ->
             ) from exc
         if events:
             connection.dispatch.after_cursor_execute(connection, cursor, sql, values, None, False)
-        rows: list[Any] = []
+        rows: Sequence[Any] = ()
         if plan.metadata is not None:
             rows = cursor.fetchall()
             if plan.row_processors:

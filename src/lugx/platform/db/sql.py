@@ -14,7 +14,8 @@ from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.sql import Executable
-from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
+
+from lugx.platform.db.prepared import default_maker, prepared
 
 
 def insert_with_conflicts(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -57,7 +58,7 @@ async def insert_new(session: AsyncSession, row: Any, *, unless_taken: bool = Fa
         elif column.server_default is not None:
             raise TypeError(f"insert_new cannot know {attr.key}'s server default: set it")
         elif column.default is not None:
-            values[column.name] = _default_of(column.default)
+            values[column.name] = default_maker(column.default)()
             setattr(row, attr.key, values[column.name])
         else:  # left out, as the ORM leaves it: SQL NULL (a JSON column's too)
             setattr(row, attr.key, None)
@@ -74,19 +75,9 @@ async def insert_new(session: AsyncSession, row: Any, *, unless_taken: bool = Fa
 def insert_of(table: Table) -> Insert:
     """A plain INSERT into `table`, built once: its values go as parameters (building and keying
     a statement around them costs about as much as running it)."""
-    return insert(table)
+    return prepared(insert(table))
 
 
 @functools.cache
 def _insert_unless_taken(dialect: str, table: Table) -> Executable:
-    return insert_with_conflicts(dialect, table).on_conflict_do_nothing()
-
-
-def _default_of(default: Any) -> Any:
-    if isinstance(default, CallableColumnDefault):
-        # The models' callable defaults (uuid4, utcnow) take no context: SQLAlchemy wraps them
-        # in a one-argument function that ignores it.
-        return default.arg(None)  # type: ignore[arg-type]
-    if isinstance(default, ScalarElementColumnDefault):
-        return default.arg
-    raise TypeError(f"insert_new cannot compute a {type(default).__name__}")
+    return prepared(insert_with_conflicts(dialect, table).on_conflict_do_nothing())

@@ -13,6 +13,7 @@ transport stops redelivering. An operator can then `replay` it once the fault is
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
@@ -24,6 +25,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.platform.db import Database, utcnow
+from lugx.platform.db.prepared import prepared
 from lugx.platform.db.sql import insert_with_conflicts, rowcount
 from lugx.platform.events.dead_letters import (
     DeadLetter,
@@ -176,6 +178,17 @@ class Consumer:
 
     # -- inbox -----------------------------------------------------------------------------
 
+    @functools.cached_property
+    def _first_delivery(self) -> Any:
+        """The inbox row of a first delivery, unless one is there: built once per consumer (it
+        runs for every event handled)."""
+        inbox = self.tables.inbox
+        return prepared(
+            insert_with_conflicts(self.db.dialect, inbox).on_conflict_do_nothing(
+                index_elements=[inbox.c.consumer, inbox.c.event_id]
+            )
+        )
+
     async def _claim(
         self, session: AsyncSession, event: Event, *, from_statuses: tuple[str, ...]
     ) -> bool:
@@ -186,18 +199,15 @@ class Consumer:
         the row tries to move it on from a status it may be retried from."""
         inbox = self.tables.inbox
         now = utcnow()
-        inserted = await session.execute(
-            insert_with_conflicts(self.db.dialect, inbox)
-            .values(
-                consumer=self.name,
-                event_id=event.id,
-                type=event.type,
-                status=INBOX_DONE,
-                attempts=1,
-                handled_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=[inbox.c.consumer, inbox.c.event_id])
-        )
+        row = {
+            "consumer": self.name,
+            "event_id": event.id,
+            "type": event.type,
+            "status": INBOX_DONE,
+            "attempts": 1,
+            "handled_at": now,
+        }
+        inserted = await session.execute(self._first_delivery, row)
         if rowcount(inserted) == 1:
             return True
         moved = await session.execute(

@@ -31,6 +31,7 @@ import structlog
 from sqlalchemy import Select, Table, Update, bindparam, delete, select, update
 
 from lugx.platform.db import Database, utcnow
+from lugx.platform.db.prepared import prepared
 from lugx.platform.db.sql import rowcount
 from lugx.platform.events.dead_letters import error_text
 from lugx.platform.events.outbox import event_from_row
@@ -66,16 +67,20 @@ class _RelayStatements:
         if dialect == "postgresql":
             due = due.with_for_update(skip_locked=True)
         return cls(
-            due=due,
-            lease=update(outbox)
-            .where(ids)
-            .values(attempts=outbox.c.attempts + 1, next_attempt_at=bindparam("until")),
-            hand_back=update(outbox)
-            .where(ids)
-            .values(attempts=outbox.c.attempts - 1, next_attempt_at=bindparam("now")),
-            published=update(outbox)
-            .where(ids)
-            .values(published_at=bindparam("now"), last_error=None),
+            due=prepared(due),
+            lease=prepared(
+                update(outbox)
+                .where(ids)
+                .values(attempts=outbox.c.attempts + 1, next_attempt_at=bindparam("until"))
+            ),
+            hand_back=prepared(
+                update(outbox)
+                .where(ids)
+                .values(attempts=outbox.c.attempts - 1, next_attempt_at=bindparam("now"))
+            ),
+            published=prepared(
+                update(outbox).where(ids).values(published_at=bindparam("now"), last_error=None)
+            ),
         )
 
 

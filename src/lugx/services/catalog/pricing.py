@@ -9,18 +9,50 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, case, literal
 
 from lugx.services.catalog.models import Game
 
 
+class Priced(Protocol):
+    """What pricing reads of an item: a `Game`, or a plain row of these columns."""
+
+    @property
+    def base_price(self) -> int: ...
+    @property
+    def discount_percent(self) -> int | None: ...
+    @property
+    def discount_starts_at(self) -> datetime | None: ...
+    @property
+    def discount_ends_at(self) -> datetime | None: ...
+    @property
+    def bundle_discount_percent(self) -> int: ...
+
+
+class SellableItem(Priced, Protocol):
+    """What selling an item reads of it (catalog.operations.sellables)."""
+
+    @property
+    def id(self) -> Any: ...
+    @property
+    def app_id(self) -> int: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def header_image(self) -> str | None: ...
+
+
 def discounted(amount: int, percent: int) -> int:
     return (amount * (100 - percent) + 50) // 100
 
 
-def active_discount(game: Game, now: datetime) -> int:
+def active_discount(game: Priced, now: datetime) -> int:
     """The percent off right now (0 if none)."""
     if (
         game.discount_percent
@@ -42,7 +74,7 @@ class Quote:
 
 
 def quote(
-    game: Game, now: datetime, *, currency: str = "USD", regional: dict[str, int] | None = None
+    game: Priced, now: datetime, *, currency: str = "USD", regional: dict[str, int] | None = None
 ) -> Quote:
     """The price of one item. Regional prices are used where the publisher set one; anything
     else is in the store's base currency (USD)."""
@@ -61,7 +93,7 @@ def quote(
     )
 
 
-def bundle_quote(bundle: Game, items: list[Quote], now: datetime) -> Quote:
+def bundle_quote(bundle: Priced, items: list[Quote], now: datetime) -> Quote:
     """'Complete the set': the items still missing, less the bundle's own discount (and any
     store discount running on the bundle itself, whichever is larger)."""
     currency = items[0].currency if items else "USD"

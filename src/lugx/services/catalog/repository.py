@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import load_only
 
+from lugx.platform.db.prepared import prepared
 from lugx.services.catalog.models import (
     AppNumber,
     BundleItem,
@@ -24,16 +24,17 @@ from lugx.services.catalog.models import (
     PublisherMember,
     Tag,
 )
+from lugx.services.catalog.pricing import SellableItem
 from lugx.services.catalog.taxonomy import GENRES, tag_name
 
-Row = TypeVar("Row")
+Found = TypeVar("Found")
 Named = TypeVar("Named", Genre, Tag)
 
 # Steam's app ids step by ten; ours do too, so they read like the real thing.
 APP_ID_STEP = 10
 
 
-async def _all(session: AsyncSession, query: Select[Row]) -> list[Row]:
+async def _all(session: AsyncSession, query: Select[Found]) -> list[Found]:
     return list((await session.execute(query)).scalars())
 
 
@@ -261,8 +262,9 @@ async def discounts_to_announce(
 
 # --- what other services sell (internal_routes.sellables) -----------------------------------
 
-# Enough of a game to name it and price it (`pricing.quote`): the rest of the row stays unread.
-_SELLABLE = load_only(
+# What selling a game reads of it (`pricing.SellableItem`): the rest of the row stays unread.
+_SELLABLE = (
+    Game.id,
     Game.app_id,
     Game.type,
     Game.status,
@@ -276,31 +278,32 @@ _SELLABLE = load_only(
 )
 
 
-async def sellable_games(session: AsyncSession, app_ids: Sequence[int]) -> list[Game]:
-    """These games (any status), loaded only as far as selling them needs."""
+async def sellable_games(session: AsyncSession, app_ids: Sequence[int]) -> list[SellableItem]:
+    """These games (any status), as plain rows of what selling them needs."""
     if not app_ids:
         return []
-    return list((await session.execute(_SELLABLE_GAMES, {"app_ids": list(app_ids)})).scalars())
-
-
-# Built once: every cart request and checkout asks (internal_routes.sellables).
-_SELLABLE_GAMES = (
-    select(Game).options(_SELLABLE).where(Game.app_id.in_(bindparam("app_ids", expanding=True)))
-)
+    rows = await session.execute(_SELLABLE_GAMES, {"app_ids": list(app_ids)})
+    return cast("list[SellableItem]", list(rows.all()))
 
 
 async def bundle_contents(
     session: AsyncSession, bundle_ids: Sequence[uuid.UUID]
-) -> list[tuple[uuid.UUID, Game]]:
+) -> list[tuple[uuid.UUID, SellableItem]]:
     """The items of these bundles (any status) with their bundle's id, each bundle's in its
-    order; loaded as `sellable_games` loads them. One query for all the bundles."""
+    order; read as `sellable_games` reads them. One query for all the bundles."""
     if not bundle_ids:
         return []
-    result = await session.execute(
-        select(BundleItem.bundle_id, Game)
-        .join(Game, Game.id == BundleItem.item_id)
-        .options(_SELLABLE)
-        .where(BundleItem.bundle_id.in_(bundle_ids))
-        .order_by(BundleItem.bundle_id, BundleItem.position)
-    )
-    return [(bundle_id, item) for bundle_id, item in result.all()]
+    rows = await session.execute(_BUNDLE_CONTENTS, {"bundle_ids": list(bundle_ids)})
+    return [(row.bundle_id, cast(SellableItem, row)) for row in rows]
+
+
+# Built once and prepared: every cart request and checkout asks (operations.sellables).
+_SELLABLE_GAMES = prepared(
+    select(*_SELLABLE).where(Game.app_id.in_(bindparam("app_ids", expanding=True)))
+)
+_BUNDLE_CONTENTS = prepared(
+    select(BundleItem.bundle_id, *_SELLABLE)
+    .join(Game, Game.id == BundleItem.item_id)
+    .where(BundleItem.bundle_id.in_(bindparam("bundle_ids", expanding=True)))
+    .order_by(BundleItem.bundle_id, BundleItem.position)
+)

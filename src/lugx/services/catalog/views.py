@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.platform.money import Money
 from lugx.services.catalog.models import PLATFORMS, Game, GamePrice, names_of
-from lugx.services.catalog.pricing import Quote, quote
+from lugx.services.catalog.pricing import Quote, SellableItem, quote
 from lugx.services.catalog.schemas import GameSummary, ReviewSummary, Sellable
 
 
@@ -73,7 +73,7 @@ async def summaries(
     return lines
 
 
-def sellable(game: Game, price: Quote, bundle_items: list[int]) -> Sellable:
+def sellable(game: SellableItem, price: Quote, bundle_items: list[int]) -> Sellable:
     """What selling the item needs (shopping, purchases): `price` in USD, as `GET /prices`
     answers by default."""
     return Sellable(

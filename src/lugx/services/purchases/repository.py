@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from lugx.platform.db.prepared import prepared
 from lugx.platform.db.sql import insert_with_conflicts
 from lugx.services.purchases.models import (
     Entitlement,
@@ -126,7 +127,7 @@ async def insert_lines(session: AsyncSession, lines: Sequence[OrderLine]) -> Non
 
 # Statements built once: building one costs more than running it. Their values go as
 # parameters (several rows: one multi-row INSERT).
-_INSERT_ORDER = insert(cast(Table, Order.__table__))
+_INSERT_ORDER = prepared(insert(cast(Table, Order.__table__)))
 _INSERT_LINES = insert(cast(Table, OrderLine.__table__))
 _LINE_COLUMNS = tuple(column.name for column in cast(Table, OrderLine.__table__).columns)
 _PRICE_ORDER = (
@@ -220,10 +221,12 @@ async def owned_by_each(
     return {(user_id, app_id) for user_id, app_id in rows if app_id in apps.get(user_id, ())}
 
 
-_OWNED_BY_EACH = select(Entitlement.user_id, Entitlement.app_id).where(
-    Entitlement.user_id.in_(bindparam("users", expanding=True)),
-    Entitlement.app_id.in_(bindparam("apps", expanding=True)),
-    Entitlement.revoked_at.is_(None),
+_OWNED_BY_EACH = prepared(
+    select(Entitlement.user_id, Entitlement.app_id).where(
+        Entitlement.user_id.in_(bindparam("users", expanding=True)),
+        Entitlement.app_id.in_(bindparam("apps", expanding=True)),
+        Entitlement.revoked_at.is_(None),
+    )
 )
 
 
@@ -263,15 +266,24 @@ def _grant_statement(session: AsyncSession) -> Any:
 
 async def owned(
     session: AsyncSession, user_id: uuid.UUID, app_ids: Sequence[int]
-) -> Sequence[Entitlement]:
+) -> Sequence[Row[Any]]:
+    """The user's entitlements among these apps, revoked ones left out: app_id, source,
+    playtime_minutes and acquired_at, as plain rows."""
     params = {"user_id": user_id, "apps": list(app_ids)}
-    return (await session.execute(_OWNED, params)).scalars().all()
+    return cast("Sequence[Row[Any]]", (await session.execute(_OWNED, params)).all())
 
 
-_OWNED = select(Entitlement).where(
-    Entitlement.user_id == bindparam("user_id"),
-    Entitlement.app_id.in_(bindparam("apps", expanding=True)),
-    Entitlement.revoked_at.is_(None),
+_OWNED = prepared(
+    select(
+        Entitlement.app_id,
+        Entitlement.source,
+        Entitlement.playtime_minutes,
+        Entitlement.acquired_at,
+    ).where(
+        Entitlement.user_id == bindparam("user_id"),
+        Entitlement.app_id.in_(bindparam("apps", expanding=True)),
+        Entitlement.revoked_at.is_(None),
+    )
 )
 
 
@@ -305,7 +317,7 @@ def _library_query(after: bool) -> Select[Any]:
             )
         )
     order = (table.c.acquired_at.desc(), table.c.id.desc())
-    return query.order_by(*order).limit(bindparam("limit"))
+    return prepared(query.order_by(*order).limit(bindparam("limit")))
 
 
 _LIBRARY_COLUMNS = (

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lugx.platform.db.prepared import prepared
 from lugx.platform.db.sql import insert_with_conflicts, rowcount
 from lugx.services.shopping.models import (
     Cart,
@@ -154,7 +155,7 @@ async def remove_bought(session: AsyncSession, user_id: uuid.UUID, lines: Lines)
 @functools.cache
 def _remove_bought(shape: Shape) -> Delete:
     cart_id = select(Cart.id).where(Cart.user_id == bindparam("user_id")).scalar_subquery()
-    return (
+    return prepared(
         delete(CartItem)
         .where(CartItem.cart_id == cart_id, _any_of(shape))
         .execution_options(synchronize_session=False)
@@ -194,7 +195,7 @@ def _mark_checkout(shape: Shape, no_coupon: bool) -> Update:
     in_cart = CartItem.cart_id == Cart.id
     every_line = select(func.count()).where(in_cart).scalar_subquery()
     priced_lines = select(func.count()).where(in_cart, _any_of(shape)).scalar_subquery()
-    return (
+    return prepared(
         update(Cart)
         .where(
             Cart.user_id == bindparam("buyer"),
@@ -213,10 +214,11 @@ async def unmark_checkout(session: AsyncSession, user_id: uuid.UUID, order_id: u
 
 
 # Built once, as the settle statements below: every paid order runs both.
-_UNMARK = (
+_UNMARK = prepared(
     update(Cart)
     .where(Cart.user_id == bindparam("buyer"), Cart.checkout_order_id == bindparam("order"))
     .values(checkout_order_id=None, checkout_started_at=None)
+    .execution_options(synchronize_session=False)  # no cart object is read where it runs
 )
 
 
@@ -252,13 +254,13 @@ def _settle_statement(dialect: str, record_unknown: bool) -> Any:
     status: BindParameter[str] = bindparam("new_status")
     at: BindParameter[datetime] = bindparam("at")
     if not record_unknown:
-        return (
+        return prepared(
             update(table)
             .where(table.c.order_id == bindparam("order"), open_)
             .values(status=status, settled_at=at)
             .returning(table.c.snapshot)
         )
-    return (
+    return prepared(
         insert_with_conflicts(dialect, table)
         .values(
             order_id=bindparam("order"),
