@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, util
 from sqlalchemy.engine import Result
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -106,11 +107,7 @@ class InlineSession(AsyncSession):
         bind_arguments: Any = None,
         **kw: Any,
     ) -> Result[Any]:
-        if (
-            is_prepared(statement)
-            and not isinstance(params, list)
-            and not (execution_options or bind_arguments or kw)
-        ):
+        if is_prepared(statement) and not (execution_options or bind_arguments or kw):
             return self._run_prepared(statement, params)
         options = (
             util.immutabledict(execution_options).union(_EXECUTE_OPTIONS)
@@ -129,8 +126,13 @@ class InlineSession(AsyncSession):
         if self._orm is not None:
             self._orm._autoflush()  # as an ORM statement would: it reads what was added
         connection = self._begun()
+        if isinstance(params, list) and params:  # several rows: each set names the same
+            names = tuple(params[0])
+            if any(tuple(one) != names for one in params):
+                raise InvalidRequestError("a prepared statement's parameter sets differ")
+            return run(connection, plan_of(statement, connection.dialect, names), params)
         plan = plan_of(statement, connection.dialect, tuple(params) if params else ())
-        return run(connection, plan, params)
+        return run(connection, plan, params or {})
 
     async def scalar(self, statement: Any, params: Any = None, **kw: Any) -> Any:
         return (await self.execute(statement, params, **kw)).scalar()

@@ -25,9 +25,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, util
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Connection, Dialect, IteratorResult, Result
 from sqlalchemy.engine.result import SimpleResultMetaData
 from sqlalchemy.exc import DBAPIError, InvalidRequestError
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
@@ -64,6 +66,18 @@ def _reads_columns(descriptions: Sequence[Mapping[str, Any]]) -> None:
 def is_prepared(statement: Any) -> bool:
     options = getattr(statement, "_execution_options", None)
     return bool(options) and PREPARED in options  # type: ignore[operator]
+
+
+M = TypeVar("M")
+
+
+def detached(model: type[M], row: Any) -> M:
+    """An ORM object of `model` from a row of all its table's columns (by column name), in no
+    session, as if read by one that has closed: to read, and to hand on."""
+    mapper = sa_inspect(model)
+    made = model(**{attr.key: row._mapping[attr.columns[0].name] for attr in mapper.column_attrs})
+    make_transient_to_detached(made)
+    return made
 
 
 class PreparedResult(IteratorResult[Any]):
@@ -174,34 +188,63 @@ def default_maker(default: Any) -> Callable[[], Any]:
     raise TypeError(f"cannot compute a {type(default).__name__} outside SQLAlchemy")
 
 
-def run(connection: Connection, plan: Plan, params: Mapping[str, Any] | None) -> Result[Any]:
-    """Run the plan on the connection's driver connection, inside its transaction."""
-    sql, values = plan.bind(params or _NO_PARAMS)
+def run(
+    connection: Connection, plan: Plan, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+) -> Result[Any]:
+    """Run the plan on the connection's driver connection, inside its transaction: once, or
+    for each of a list of parameter sets (all with the plan's names). Several rows written and
+    nothing returned is one `executemany`; with RETURNING, one statement per set."""
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    events = connection._has_events or connection.engine._has_events
-    if events:
-        connection.dispatch.before_cursor_execute(connection, cursor, sql, values, None, False)
+    rows: list[Any] = []
+    rowcount = 0
     try:
-        try:
-            cursor.execute(sql, values)
-        except connection.dialect.loaded_dbapi.Error as exc:
-            # As SQLAlchemy's own execution raises it: IntegrityError and the rest, wrapped.
-            raise DBAPIError.instance(
-                sql, values, exc, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
-            ) from exc
-        if events:
-            connection.dispatch.after_cursor_execute(connection, cursor, sql, values, None, False)
-        rows: Sequence[Any] = ()
-        if plan.metadata is not None:
-            rows = cursor.fetchall()
-            if plan.row_processors:
-                rows = [_processed(row, plan.row_processors) for row in rows]
-        rowcount = cursor.rowcount
+        if isinstance(params, Mapping):
+            rowcount = _execute(connection, cursor, plan, *plan.bind(params), rows)
+        elif plan.metadata is None and not plan.expands:
+            sets = [plan.bind(one)[1] for one in params]
+            rowcount = _execute(connection, cursor, plan, plan.sql, sets, rows, many=True)
+        else:
+            for one in params:
+                rowcount += _execute(connection, cursor, plan, *plan.bind(one), rows)
     finally:
         cursor.close()
     result = PreparedResult(plan.metadata or _NO_ROWS, iter(rows))
     result.rowcount = rowcount
     return result
+
+
+def _execute(
+    connection: Connection,
+    cursor: Any,
+    plan: Plan,
+    sql: str,
+    values: list[Any],
+    rows: list[Any],
+    *,
+    many: bool = False,
+) -> int:
+    """One driver call, told to the cursor listeners, its rows (processed) added to `rows`;
+    the rows it matched."""
+    events = connection._has_events or connection.engine._has_events
+    if events:
+        connection.dispatch.before_cursor_execute(connection, cursor, sql, values, None, many)
+    try:
+        (cursor.executemany if many else cursor.execute)(sql, values)
+    except connection.dialect.loaded_dbapi.Error as exc:
+        # As SQLAlchemy's own execution raises it: IntegrityError and the rest, wrapped.
+        dbapi_error = connection.dialect.loaded_dbapi.Error
+        raise DBAPIError.instance(
+            sql, values, exc, dbapi_error, dialect=connection.dialect
+        ) from exc
+    if events:
+        connection.dispatch.after_cursor_execute(connection, cursor, sql, values, None, many)
+    if plan.metadata is not None:
+        found = cursor.fetchall()
+        if plan.row_processors:
+            found = [_processed(row, plan.row_processors) for row in found]
+        rows.extend(found)
+    count: int = cursor.rowcount
+    return count
 
 
 _NO_ROWS = SimpleResultMetaData([])

@@ -37,7 +37,9 @@ def plain_uuid(value: uuid.UUID) -> uuid.UUID:
     return value if type(value) is uuid.UUID else uuid.UUID(int=value.int)
 
 
-async def insert_new(session: AsyncSession, row: Any, *, unless_taken: bool = False) -> bool:
+async def insert_new(
+    session: AsyncSession, row: Any, *, unless_taken: bool = False, track: bool = True
+) -> bool:
     """Write a new ORM object as one plain INSERT, without the ORM's flush (a unit-of-work pass
     costs about as much again as the statement). Columns left unset get their model defaults
     (ids, timestamps) or NULL, on the object too, which then belongs to the session as if read
@@ -45,7 +47,9 @@ async def insert_new(session: AsyncSession, row: Any, *, unless_taken: bool = Fa
     be set (the object could not say what the table holds). IntegrityError when a unique key
     says no; with `unless_taken`, False instead, nothing written and the transaction still usable
     (`ON CONFLICT DO NOTHING`; on PostgreSQL it waits for the other writer to commit, so the
-    winner's row is readable right after). Relationships are not followed."""
+    winner's row is readable right after). Relationships are not followed. `track=False`: the
+    object stays the caller's, detached (nothing changes it after; on SQLite a unit of work that
+    needs no ORM session then makes none)."""
     table = cast(Table, type(row).__table__)
     state = inspect(row)
     values = {}
@@ -67,7 +71,8 @@ async def insert_new(session: AsyncSession, row: Any, *, unless_taken: bool = Fa
     if rowcount(await session.execute(statement, values)) != 1:
         return False
     make_transient_to_detached(row)
-    session.add(row)
+    if track:
+        session.add(row)
     return True
 
 

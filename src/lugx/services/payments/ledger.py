@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.platform.db import after_commit, utcnow
+from lugx.platform.db.prepared import prepared
 from lugx.platform.errors import Conflict
 from lugx.services.payments import repository as repo
 from lugx.services.payments.models import LedgerAccount, LedgerEntry, LedgerTransaction
@@ -39,8 +40,8 @@ REFUNDS = "refunds"
 
 # Postings are written as plain rows (nothing reads them back in the transaction that writes),
 # by statements built once: their values go as parameters.
-_INSERT_TRANSACTION = insert(cast(Table, LedgerTransaction.__table__))
-_INSERT_ENTRY = insert(cast(Table, LedgerEntry.__table__))
+_INSERT_TRANSACTION = prepared(insert(cast(Table, LedgerTransaction.__table__)))
+_INSERT_ENTRY = prepared(insert(cast(Table, LedgerEntry.__table__)))
 
 
 class InsufficientFunds(Exception):

@@ -26,10 +26,10 @@ from lugx.services.payments.models import (
 T = TypeVar("T")
 
 
-async def insert_or_none(session: AsyncSession, row: Any) -> bool:
+async def insert_or_none(session: AsyncSession, row: Any, *, track: bool = True) -> bool:
     """Insert `row` unless a unique constraint says another request got there first: False then,
     and nothing written (the transaction still usable). See lugx.platform.db.sql.insert_new."""
-    return await insert_new(session, row, unless_taken=True)
+    return await insert_new(session, row, unless_taken=True, track=track)
 
 
 async def first_or_insert(

@@ -219,7 +219,8 @@ async def charge(
     )
     if body.card is not None:
         _authorize_card(payments, row, _card(body.card), today, now)
-    if not await repo.insert_or_none(session, row):
+    # A card's answer is in the row already; a wallet charge's is written after it (an UPDATE).
+    if not await repo.insert_or_none(session, row, track=row.method == "wallet"):
         winner = await repo.charge_by_key(session, key)
         if winner is None:
             raise Conflict("This order already has a charge", code="order-already-charged")

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from lugx.platform.db.prepared import prepared
+from lugx.platform.db.prepared import detached, prepared
 from lugx.platform.db.sql import insert_with_conflicts
 from lugx.services.purchases.models import (
     Entitlement,
@@ -114,8 +114,8 @@ async def price_order(
         "p_coupon_code": coupon_code,
         "p_now": now,
     }
-    result: Order | None = (await session.execute(_PRICE_ORDER, params)).scalar_one_or_none()
-    return result
+    row = (await session.execute(_PRICE_ORDER, params)).one_or_none()
+    return None if row is None else detached(Order, row)
 
 
 async def insert_lines(session: AsyncSession, lines: Sequence[OrderLine]) -> None:
@@ -128,14 +128,15 @@ async def insert_lines(session: AsyncSession, lines: Sequence[OrderLine]) -> Non
 # Statements built once: building one costs more than running it. Their values go as
 # parameters (several rows: one multi-row INSERT).
 _INSERT_ORDER = prepared(insert(cast(Table, Order.__table__)))
-_INSERT_LINES = insert(cast(Table, OrderLine.__table__))
+_INSERT_LINES = prepared(insert(cast(Table, OrderLine.__table__)))
 _LINE_COLUMNS = tuple(column.name for column in cast(Table, OrderLine.__table__).columns)
-_PRICE_ORDER = (
-    update(Order)
+_ORDERS = cast(Table, Order.__table__)
+_PRICE_ORDER = prepared(
+    update(_ORDERS)
     .where(
-        Order.id == bindparam("order_id"),
-        Order.status == "pending",
-        Order.priced.is_(False),
+        _ORDERS.c.id == bindparam("order_id"),
+        _ORDERS.c.status == "pending",
+        _ORDERS.c.priced.is_(False),
     )
     .values(
         priced=True,
@@ -145,7 +146,7 @@ _PRICE_ORDER = (
         coupon_code=bindparam("p_coupon_code"),
         updated_at=bindparam("p_now"),
     )
-    .returning(Order)
+    .returning(*_ORDERS.c)
 )
 
 
@@ -256,11 +257,13 @@ def _grant_statement(session: AsyncSession) -> Any:
             name: insert.excluded[name]
             for name in ("title", "source", "order_id", "gifted_by", "acquired_at")
         }
-        statement = _GRANTS[dialect] = insert.on_conflict_do_update(
-            index_elements=[table.c.user_id, table.c.app_id],
-            set_={**restore, "revoked_at": null()},  # a literal: no parameter outside VALUES
-            where=table.c.revoked_at.is_not(None),
-        ).returning(*table.c)
+        statement = _GRANTS[dialect] = prepared(
+            insert.on_conflict_do_update(
+                index_elements=[table.c.user_id, table.c.app_id],
+                set_={**restore, "revoked_at": null()},  # a literal: no parameter outside VALUES
+                where=table.c.revoked_at.is_not(None),
+            ).returning(*table.c)
+        )
     return statement
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    LABEL_STYLE_TABLENAME_PLUS_COL,
     BindParameter,
     ColumnElement,
     Delete,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     delete,
     false,
     func,
+    inspect,
     or_,
     select,
     update,
@@ -57,35 +59,56 @@ async def ensure_cart(session: AsyncSession, user_id: uuid.UUID) -> Cart:
     return cart
 
 
-# Built once: building and keying a statement costs more than SQLite takes to run it, and a
-# cart is read on every cart request and at checkout. The user's cart with each of its lines,
-# in the order they were added (one row with no line for an empty cart, none for no cart).
+def _columns_of(model: type[Any]) -> tuple[tuple[str, ...], list[Any]]:
+    """A model's attribute names and their columns, in the same order."""
+    attributes = inspect(model).column_attrs
+    return tuple(a.key for a in attributes), [a.columns[0] for a in attributes]
+
+
+_CART_KEYS, _CART_COLUMNS = _columns_of(Cart)
+_ITEM_KEYS, _ITEM_COLUMNS = _columns_of(CartItem)
+_CARTS, _ITEMS = cast(Table, Cart.__table__), cast(Table, CartItem.__table__)
+# Built once and prepared: a cart is read on every cart request and at checkout. The user's
+# cart with each of its lines, in the order they were added (one row with no line for an empty
+# cart, none for no cart), as plain columns: the carts' and then the lines'.
 _CART_ROWS = (
-    select(Cart, CartItem)
-    .outerjoin(CartItem, CartItem.cart_id == Cart.id)
-    .where(Cart.user_id == bindparam("user_id"))
-    .order_by(CartItem.added_at, CartItem.id)
+    select(*_CART_COLUMNS, *_ITEM_COLUMNS)
+    .set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)  # both tables have an `id`
+    .select_from(_CARTS.outerjoin(_ITEMS, _ITEMS.c.cart_id == _CARTS.c.id))
+    .where(_CARTS.c.user_id == bindparam("user_id"))
+    .order_by(_ITEMS.c.added_at, _ITEMS.c.id)
 )
 # The same, and whether an order's checkout is recorded.
-_CART_ROWS_AND_RECORDED = _CART_ROWS.add_columns(
-    select(Checkout.order_id).where(Checkout.order_id == bindparam("order_id")).exists()
+_CART_ROWS_AND_RECORDED = prepared(
+    _CART_ROWS.add_columns(
+        select(Checkout.order_id).where(Checkout.order_id == bindparam("order_id")).exists()
+    )
 )
+_CART_ROWS = prepared(_CART_ROWS)
 
 
-def _cart_and_lines(
-    rows: Sequence[tuple[Cart, CartItem | None]],
-) -> tuple[Cart | None, list[CartItem]]:
+def _cart_and_lines(rows: Sequence[Sequence[Any]]) -> tuple[Cart | None, list[CartItem]]:
+    """The cart and its lines, as objects of no session (read, not to be changed)."""
     if not rows:
         return None, []
-    return rows[0][0], [item for _, item in rows if item is not None]
+    cart_end = len(_CART_KEYS)
+    item_end = cart_end + len(_ITEM_KEYS)
+    cart = Cart(**dict(zip(_CART_KEYS, rows[0][:cart_end], strict=True)))
+    items = [
+        CartItem(**dict(zip(_ITEM_KEYS, row[cart_end:item_end], strict=True)))
+        for row in rows
+        if row[cart_end + _ITEM_KEYS.index("id")] is not None
+    ]
+    return cart, items
 
 
 async def cart_with_items(
     session: AsyncSession, user_id: uuid.UUID
 ) -> tuple[Cart | None, list[CartItem]]:
-    """The user's cart (None: never made) and its lines, in one query."""
+    """The user's cart (None: never made) and its lines, in one query: objects of no session,
+    to read (`set_coupon` changes the cart's coupon)."""
     rows = (await session.execute(_CART_ROWS, {"user_id": user_id})).all()
-    return _cart_and_lines([(cart, item) for cart, item in rows])
+    return _cart_and_lines([tuple(row) for row in rows])
 
 
 async def cart_for_checkout(
@@ -94,9 +117,20 @@ async def cart_for_checkout(
     """`cart_with_items`, and whether this order's checkout is recorded already (a retry):
     still one query. Without a cart, that last is False whatever the truth."""
     params = {"user_id": user_id, "order_id": order_id}
-    rows = (await session.execute(_CART_ROWS_AND_RECORDED, params)).all()
-    cart, items = _cart_and_lines([(cart, item) for cart, item, _ in rows])
-    return cart, items, bool(rows and rows[0][2])
+    rows = [tuple(row) for row in (await session.execute(_CART_ROWS_AND_RECORDED, params)).all()]
+    cart, items = _cart_and_lines(rows)
+    return cart, items, bool(rows and rows[0][-1])
+
+
+async def set_coupon(session: AsyncSession, cart: Cart, code: str | None) -> None:
+    """Keep `code` on the cart (None: none), and on the object read."""
+    await session.execute(_SET_COUPON, {"cart": cart.id, "code": code})
+    cart.coupon_code = code
+
+
+_SET_COUPON = prepared(
+    update(_CARTS).where(_CARTS.c.id == bindparam("cart")).values(coupon_code=bindparam("code"))
+)
 
 
 async def remove_line(session: AsyncSession, user_id: uuid.UUID, app_id: int) -> bool:

@@ -270,7 +270,7 @@ async def add_item(
         header_image=game.header_image,
     )
     try:
-        await insert_new(session, added)
+        await insert_new(session, added, track=False)
     except IntegrityError:  # the same add, racing: the other one won
         raise Conflict(f"{game.title} is in your cart already", code="already-in-cart") from None
     return cart, [*items, added]
@@ -298,8 +298,7 @@ async def apply_code(ctx: ServiceContext, user_id: uuid.UUID, code: str, now: da
         cart, items = await repo.cart_with_items(session, user_id)
         if cart is None:
             cart = await repo.ensure_cart(session, user_id)
-        cart.coupon_code = coupon[0].code
-        await session.flush()
+        await repo.set_coupon(session, cart, coupon[0].code)
     return await _view_after_write(ctx, user_id, cart, items, known, coupon, now)
 
 
@@ -454,7 +453,7 @@ async def _freeze(
         order_id=order_id, user_id=user_id, snapshot=snapshot.model_dump(mode="json")
     )
     try:
-        await insert_new(session, recorded)
+        await insert_new(session, recorded, track=False)
     except IntegrityError:  # this order was frozen before (the cart's slot had lapsed or was
         # freed since): nothing here stands, and the caller answers with the first snapshot
         raise Conflict("That order was checked out already", code="checkout-in-progress") from None
