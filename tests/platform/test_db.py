@@ -237,3 +237,28 @@ async def test_insert_new_leaves_unset_columns_null_and_refuses_to_guess_a_serve
     async with db.session(write=False) as session:
         stored = await session.scalar(select(func.count()).where(Labelled.note.is_(None)))
     assert stored == 1  # SQL NULL, not JSON 'null'
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime(2026, 11, 21, 22, 10, 5, 123456, tzinfo=UTC),
+        datetime(2026, 1, 1, tzinfo=UTC),  # no microseconds: still written with six digits
+        datetime(999, 3, 4, 5, 6, 7, 1, tzinfo=timezone(timedelta(hours=3))),
+    ],
+)
+def test_utc_times_are_written_to_sqlite_as_its_datetime_writes_them(value: datetime) -> None:
+    """UTCDateTime's one-step SQLite writer gives exactly the text SQLAlchemy's own DATETIME
+    would store for the same instant in UTC (so old and new rows sort and compare alike)."""
+    from sqlalchemy.dialects import sqlite
+
+    dialect = sqlite.dialect()
+    written = UTCDateTime()._cached_bind_processor(dialect)
+    as_sqlalchemy_would = sqlite.DATETIME().bind_processor(dialect)  # type: ignore[no-untyped-call]
+    assert written is not None
+    assert as_sqlalchemy_would is not None
+    expected = as_sqlalchemy_would(value.astimezone(UTC).replace(tzinfo=None))
+    assert written(value) == expected
+    assert written(None) is None
+    with pytest.raises(ValueError, match="naive"):
+        written(value.replace(tzinfo=None))

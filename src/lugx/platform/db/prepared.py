@@ -21,11 +21,11 @@ synchronised).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, util
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import util
 from sqlalchemy.engine import Connection, Dialect, IteratorResult, Result
 from sqlalchemy.engine.result import SimpleResultMetaData
 from sqlalchemy.exc import DBAPIError, InvalidRequestError
@@ -47,13 +47,21 @@ def prepared(statement: S) -> S:
     if isinstance(statement, Select):
         _reads_columns(statement.column_descriptions)
     elif isinstance(statement, UpdateBase):
-        _reads_columns(statement.returning_column_descriptions)
+        try:
+            _reads_columns(statement.returning_column_descriptions)
+        except AttributeError:  # SQLAlchemy cannot describe an entity's RETURNING here
+            raise TypeError("a prepared statement returns columns, not objects") from None
         synchronized = statement.get_execution_options().get("synchronize_session", "auto")
-        if not isinstance(statement.table, Table) and synchronized is not False:
+        if _of_orm(statement) and synchronized is not False:
             raise TypeError(
                 "prepared DML names a table (Model.__table__), or says synchronize_session=False"
             )
     return statement.execution_options(**{PREPARED: True})
+
+
+def _of_orm(statement: Executable) -> bool:
+    """Whether the statement names ORM classes (not only tables and their columns)."""
+    return statement._propagate_attrs.get("compile_state_plugin") == "orm"
 
 
 def _reads_columns(descriptions: Sequence[Mapping[str, Any]]) -> None:
@@ -89,6 +97,11 @@ class PreparedResult(IteratorResult[Any]):
 Processor = Callable[[Any], Any]
 
 
+# An IN list's SQL for one length of list: the statement, and for each position the value's
+# parameter, its index in the list (None: not a list) and its processor.
+Shape = tuple[str, list[tuple[str, int | None, Processor | None]]]
+
+
 @dataclass(slots=True)
 class Plan:
     compiled: SQLCompiler
@@ -96,10 +109,16 @@ class Plan:
     positions: Sequence[str]
     processors: Mapping[str, Processor]
     fixed: Mapping[str, Any]  # values written into the statement (`status == "open"`)
-    expands: bool  # an IN (...) of a list: the SQL is finished per call
+    expanding: Sequence[str] | None  # IN lists' parameters (None: none, or not plain lists)
     defaults: Sequence[tuple[str, Callable[[], Any]]]  # python-side column defaults
     metadata: SimpleResultMetaData | None
     row_processors: Sequence[tuple[int, Processor]]
+    shapes: dict[tuple[int, ...], Shape] = field(default_factory=dict)
+
+    @property
+    def expands(self) -> bool:
+        """Whether the SQL is finished per call (an IN list's length)."""
+        return self.expanding is not None or bool(self.compiled.post_compile_params)
 
     def bind(self, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
         """The SQL and its positional values for these parameters (as SQLAlchemy's
@@ -108,18 +127,49 @@ class Plan:
         for key, default in self.defaults:
             if key not in params:
                 values[key] = default()
-        sql, positions, processors = self.sql, self.positions, self.processors
-        if self.expands:
-            expanded = self.compiled._process_parameters_for_postcompile(values)
-            sql, positions = expanded.statement, expanded.positiontup or ()
-            processors = {**processors, **expanded.processors}
         try:
+            if self.expanding is not None:
+                return self._bind_lists(values)
+            sql, positions, processors = self.sql, self.positions, self.processors
+            if self.compiled.post_compile_params:  # not plain lists: SQLAlchemy finishes it
+                expanded = self.compiled._process_parameters_for_postcompile(values)
+                sql, positions = expanded.statement, expanded.positiontup or ()
+                processors = {**processors, **expanded.processors}
             return sql, [
                 processors[key](values[key]) if key in processors else values[key]
                 for key in positions
             ]
         except KeyError as exc:
             raise InvalidRequestError(f"A value is required for bind parameter {exc}") from None
+
+    def _bind_lists(self, values: dict[str, Any]) -> tuple[str, list[Any]]:
+        """IN lists: the SQL for these lengths of list is made once, then reused."""
+        assert self.expanding is not None
+        lengths = tuple(len(values[name]) for name in self.expanding)
+        shape = self.shapes.get(lengths)
+        if shape is None:
+            shape = self.shapes[lengths] = self._shape(values)
+        sql, slots = shape
+        bound = []
+        for key, index, processor in slots:
+            value = values[key] if index is None else values[key][index]
+            bound.append(value if processor is None else processor(value))
+        return sql, bound
+
+    def _shape(self, values: dict[str, Any]) -> Shape:
+        # A copy: SQLAlchemy replaces each list in the mapping it is given by its items.
+        expanded = self.compiled._process_parameters_for_postcompile(dict(values))
+        source = {
+            name: (key, index)
+            for key, names in expanded.parameter_expansion.items()
+            for index, name in enumerate(names)
+        }
+        processors = {**self.processors, **expanded.processors}
+        slots = [
+            (*source.get(name, (name, None)), processors.get(name))
+            for name in expanded.positiontup or ()
+        ]
+        return expanded.statement, slots
 
 
 _plans: dict[tuple[int, str, tuple[str, ...]], tuple[Executable, Plan]] = {}
@@ -142,7 +192,7 @@ def _make_plan(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -
     assert compiled.positional, "SQLite's and asyncpg's parameters are positional"
     metadata, row_processors = None, []
     if compiled._result_columns:
-        metadata = SimpleResultMetaData([entry.keyname for entry in compiled._result_columns])
+        metadata = SimpleResultMetaData(_row_names(statement, compiled))
         for index, entry in enumerate(compiled._result_columns):
             processor = entry.type._cached_result_processor(dialect, None)
             if processor is not None:
@@ -153,11 +203,33 @@ def _make_plan(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -
         positions=tuple(compiled.positiontup or ()),
         processors=cast("dict[str, Processor]", dict(compiled._bind_processors)),
         fixed=_fixed_values(compiled),
-        expands=bool(compiled.literal_execute_params or compiled.post_compile_params),
+        expanding=_plain_lists(compiled),
         defaults=_python_defaults(compiled),
         metadata=metadata,
         row_processors=row_processors,
     )
+
+
+def _row_names(statement: Executable, compiled: SQLCompiler) -> list[str]:
+    """The rows' names, as SQLAlchemy names them: an ORM attribute's own name where the
+    statement selects ORM attributes (its column's name may differ), else the column's."""
+    names = [entry.keyname for entry in compiled._result_columns]
+    if isinstance(statement, Select) and _of_orm(statement):
+        described = [d.get("name") for d in statement.column_descriptions]
+        if len(described) == len(names):
+            names = [given or name for given, name in zip(described, names, strict=True)]
+    return names
+
+
+def _plain_lists(compiled: SQLCompiler) -> list[str] | None:
+    """The parameters of IN (...) lists, if the statement has them and each is a plain list
+    (not of tuples, nothing rendered as a literal); None otherwise."""
+    if compiled.literal_execute_params or not compiled.post_compile_params:
+        return None
+    lists = compiled.post_compile_params
+    if not all(bind.expanding and not bind.type._is_tuple_type for bind in lists):
+        return None
+    return [compiled.bind_names[bind] for bind in lists]
 
 
 def _fixed_values(compiled: SQLCompiler) -> dict[str, Any]:

@@ -8,11 +8,12 @@ import functools
 import uuid
 from typing import Any, cast
 
-from sqlalchemy import Column, Insert, Table, insert, inspect
+from sqlalchemy import Column, Insert, Table, Update, bindparam, insert, inspect, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import Executable
 
 from lugx.platform.db.prepared import default_maker, prepared
@@ -74,6 +75,46 @@ async def insert_new(
     if track:
         session.add(row)
     return True
+
+
+async def save_changes(session: AsyncSession, row: Any) -> None:
+    """Write what changed on a detached ORM object (`prepared.detached`) since it was read, as
+    one UPDATE by its primary key (its `onupdate` columns too, on the object as well), without
+    the ORM's flush; then the object counts as read again. Relationships are not followed. An
+    object of the session is flushed, as the ORM would."""
+    state = inspect(row)
+    if state.session is not None:
+        await session.flush()
+        return
+    table = cast(Table, type(row).__table__)
+    changed: dict[str, Any] = {}  # by attribute
+    names: dict[str, str] = {}  # attribute: column
+    for attr in state.mapper.column_attrs:
+        column = attr.columns[0]
+        names[attr.key] = column.name
+        added = state.attrs[attr.key].history.added
+        if added:
+            changed[attr.key] = added[0]
+    if not changed:
+        return
+    for attr in state.mapper.column_attrs:
+        onupdate = attr.columns[0].onupdate
+        if onupdate is not None and attr.key not in changed:
+            changed[attr.key] = default_maker(onupdate)()
+    (key,) = state.mapper.primary_key
+    values = {names[name]: value for name, value in changed.items()}
+    await session.execute(_update_by_key(table), {**values, _KEY: getattr(row, key.key)})
+    for name, value in changed.items():
+        set_committed_value(row, name, value)
+
+
+_KEY = "row_key_"  # no column's name
+
+
+@functools.cache
+def _update_by_key(table: Table) -> Update:
+    (key,) = table.primary_key.columns
+    return prepared(update(table).where(key == bindparam(_KEY)))
 
 
 @functools.cache

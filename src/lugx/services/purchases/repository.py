@@ -67,6 +67,34 @@ def _order_query(lock: bool, lines: bool) -> Select[Order]:
     return query
 
 
+async def locked_order(
+    session: AsyncSession, order_id: uuid.UUID, *, lines: bool = False
+) -> Order | None:
+    """The order to change, as `order(lock=True)` reads it, but as an object of no session
+    (prepared statements, no ORM session): its changes are written with `save_changes`.
+    `lines`: with its lines (a second statement)."""
+    row = (await session.execute(_LOCKED_ORDER, {"order_id": order_id})).one_or_none()
+    if row is None:
+        return None
+    found = detached(Order, row)
+    if lines:
+        rows = await session.execute(_LINE_ROWS, {"order_id": order_id})
+        set_committed_value(found, "lines", [detached(OrderLine, line) for line in rows])
+    return found
+
+
+_LOCKED_ORDER = prepared(
+    select(*cast(Table, Order.__table__).c)
+    .where(Order.id == bindparam("order_id"))
+    .with_for_update()  # PostgreSQL; SQLite's writers are serialised anyway
+)
+_LINE_ROWS = prepared(
+    select(*cast(Table, OrderLine.__table__).c)
+    .where(OrderLine.order_id == bindparam("order_id"))
+    .order_by(OrderLine.position)
+)
+
+
 async def load_lines(session: AsyncSession, order: Order) -> list[OrderLine]:
     """The order's lines, read now unless the order has them already."""
     if "lines" not in inspect(order).dict:

@@ -289,13 +289,12 @@ async def settle(
     Money taken for an order that can no longer be paid is given back."""
     deadline = timedelta(seconds=ctx.settings.purchases_payment_deadline_seconds)
     async with ctx.db.session() as session:
-        order = await repo.order(session, order_id, lock=True)
+        order = await repo.locked_order(session, order_id, lines=lines is None)
         orphan = outcome.status == "succeeded"
         if order is not None:
             if lines is not None:
                 repo.attach_lines(order, lines)
             orphan = await service.settle(session, ctx.events, order, outcome, utcnow(), deadline)
-            await repo.load_lines(session, order)
         crash_point(ctx.settings, "settling")
     if order is not None and order.status == "paid":
         paid_here(ctx).add(order_id)  # committed: payments' PaymentSucceeded can skip it

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lugx.platform.db.sql import save_changes
 from lugx.platform.errors import NotFound
 from lugx.platform.events import EventBus
 from lugx.platform.money import Money
@@ -196,7 +197,7 @@ async def settle(
         order.expires_at = now + deadline
     elif status in ("failed", "canceled", None) and order.status in OPEN:
         await mark_failed(session, bus, order, outcome.failure_code or "no_charge", now)
-    await session.flush()
+    await save_changes(session, order)
     return False
 
 
@@ -220,7 +221,7 @@ async def mark_paid(session: AsyncSession, bus: EventBus, order: Order, now: dat
         for item in line.grants
     ]
     await library.grant_all(session, bus, grants, now)
-    await session.flush()
+    await save_changes(session, order)
     await bus.publish(session, "OrderPaid", str(order.id), order_payload(order))
 
 
@@ -231,7 +232,7 @@ async def mark_failed(
         return
     move(order, "failed", now)
     order.failure_reason = reason[:64]
-    await session.flush()
+    await save_changes(session, order)
     await bus.publish(
         session,
         "OrderFailed",
@@ -245,7 +246,7 @@ async def mark_expired(session: AsyncSession, bus: EventBus, order: Order, now: 
         return
     move(order, "expired", now)
     order.failure_reason = "payment_not_confirmed"
-    await session.flush()
+    await save_changes(session, order)
     await bus.publish(
         session,
         "OrderExpired",
@@ -258,11 +259,11 @@ async def complete(
     session: AsyncSession, bus: EventBus, order_id: uuid.UUID, now: datetime
 ) -> None:
     """Shopping cleared the cart of a paid order: the order is done, its receipt issued."""
-    order = await repo.order(session, order_id, lock=True, lines=True)  # for the receipt
+    order = await repo.locked_order(session, order_id, lines=True)  # for the receipt
     if order is None or order.status != "paid":
         return
     move(order, "completed", now)
-    await session.flush()
+    await save_changes(session, order)
     payload = order_payload(order)
     payload["paid_at"] = order.paid_at
     del payload["coupon_code"]
