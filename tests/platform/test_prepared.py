@@ -1,6 +1,6 @@
-"""Prepared statements (db/prepared.py): on SQLite they run as compiled plans on the driver's
-cursor, on PostgreSQL through SQLAlchemy as usual; either way they read and write as SQLAlchemy
-would (PostgreSQL when LUGX_TEST_DATABASE_URL is set)."""
+"""Prepared statements (db/prepared.py) run as compiled plans: on SQLite on the driver's cursor,
+on PostgreSQL on the asyncpg adapter's (pg_session.py); either way they read and write as
+SQLAlchemy would (PostgreSQL when LUGX_TEST_DATABASE_URL is set)."""
 
 from __future__ import annotations
 

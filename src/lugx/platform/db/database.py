@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 
 from lugx.platform.db.inline_session import HeldConnections, InlineSession
+from lugx.platform.db.pg_session import PgSession
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # About SQLite's own default (1,000 WAL pages) for transactions of a few pages each.
@@ -276,8 +277,25 @@ class Database:
             async with self._read_slots, self._held_unit(self._held[1]) as session:
                 yield session
             return
-        async with self._scoped(self._sessions()) as session:
+        if self._held is not None:  # a long read, on aiosqlite's thread
+            async with self._scoped(self._sessions()) as session:
+                yield session
+            return
+        async with self._pg_unit() as session:
             yield session
+
+    @asynccontextmanager
+    async def _pg_unit(self) -> AsyncIterator[AsyncSession]:
+        """PostgreSQL: a unit of work on a pooled connection whose transaction it is."""
+        connection = await self.writer.connect()
+        try:
+            await connection.begin()
+            async with self._scoped(PgSession(connection)) as session:
+                yield session
+        finally:
+            # Shielded, as AsyncSession's own exit is: a cancelled request still hands its
+            # connection back to the pool, rolled back.
+            await asyncio.shield(connection.close())
 
     @asynccontextmanager
     async def _held_unit(self, held: HeldConnections) -> AsyncIterator[AsyncSession]:
@@ -311,7 +329,7 @@ class Database:
         reader's, can yield, and keep the protection from cancellation AsyncSession's own exit
         wraps it in (a task and a shield: two turns of the loop, too dear for SQLite's writer,
         which holds the service's write lock meanwhile)."""
-        if isinstance(session, InlineSession):
+        if isinstance(session, InlineSession | PgSession):
             await session.close()
         else:
             await session.__aexit__(None, None, None)

@@ -116,6 +116,10 @@ class Plan:
     shapes: dict[tuple[int, ...], Shape] = field(default_factory=dict)
 
     @property
+    def result_metadata(self) -> SimpleResultMetaData:
+        return self.metadata or _NO_ROWS
+
+    @property
     def expands(self) -> bool:
         """Whether the SQL is finished per call (an IN list's length)."""
         return self.expanding is not None or bool(self.compiled.post_compile_params)
@@ -280,7 +284,7 @@ def run(
                 rowcount += _execute(connection, cursor, plan, *plan.bind(one), rows)
     finally:
         cursor.close()
-    result = PreparedResult(plan.metadata or _NO_ROWS, iter(rows))
+    result = PreparedResult(plan.result_metadata, iter(rows))
     result.rowcount = rowcount
     return result
 
@@ -311,15 +315,19 @@ def _execute(
     if events:
         connection.dispatch.after_cursor_execute(connection, cursor, sql, values, None, many)
     if plan.metadata is not None:
-        found = cursor.fetchall()
-        if plan.row_processors:
-            found = [_processed(row, plan.row_processors) for row in found]
-        rows.extend(found)
+        rows.extend(processed_rows(plan, cursor.fetchall()))
     count: int = cursor.rowcount
     return count
 
 
 _NO_ROWS = SimpleResultMetaData([])
+
+
+def processed_rows(plan: Plan, rows: Sequence[Any]) -> Sequence[Any]:
+    """The driver's rows as SQLAlchemy would hand them on (UUIDs, UTC times, JSON...)."""
+    if not plan.row_processors:
+        return rows
+    return [_processed(row, plan.row_processors) for row in rows]
 
 
 def _processed(row: Sequence[Any], processors: Sequence[tuple[int, Callable[[Any], Any]]]) -> Any:

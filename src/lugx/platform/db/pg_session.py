@@ -1,0 +1,138 @@
+"""An `AsyncSession` for PostgreSQL whose prepared statements skip SQLAlchemy's asyncio layer.
+
+Through `AsyncSession.execute`, every statement runs in a new greenlet, through the ORM's
+execution wrapper, an execution context and a cursor result, with asyncpg reached through an
+adapter that waits on it from inside that greenlet: under the checkout benchmark this was most
+of the server's time on PostgreSQL. A statement marked `prepared` (prepared.py) runs instead as
+its plan, awaited straight on the adapter's cursor coroutine: the same driver call SQLAlchemy
+would make (asyncpg's prepared statement cache, BEGIN on first use, the same errors), with
+SQLAlchemy's bind and result processors and its cursor events.
+
+The unit of work is the connection's transaction, begun by the Database; the ORM session joins
+it (`rollback_only`: the session never commits it) and is only driven when something used it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, util
+from sqlalchemy.engine import Result
+from sqlalchemy.exc import DBAPIError, InvalidRequestError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from lugx.platform.db.prepared import Plan, PreparedResult, is_prepared, plan_of, processed_rows
+
+
+class PgSession(AsyncSession):
+    """AsyncSession over one pooled connection whose transaction the Database begins and ends."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        super().__init__(bind=connection, join_transaction_mode="rollback_only")
+        self.sync_session.expire_on_commit = False
+        self._held = connection
+
+    async def execute(
+        self,
+        statement: Any,
+        params: Any = None,
+        *,
+        execution_options: Any = util.EMPTY_DICT,
+        bind_arguments: Any = None,
+        **kw: Any,
+    ) -> Result[Any]:
+        if is_prepared(statement) and not (execution_options or bind_arguments or kw):
+            orm = self.sync_session
+            if orm.new or orm.deleted or orm.dirty:
+                await self.flush()  # as an ORM statement would: it reads what was added
+            return await self._run_prepared(statement, params)
+        result: Result[Any] = await super().execute(
+            statement,
+            params,
+            execution_options=execution_options,
+            bind_arguments=bind_arguments,
+            **kw,
+        )
+        return result
+
+    @property
+    def _connection(self) -> Connection:
+        connection = self._held.sync_connection
+        assert connection is not None, "the Database keeps its unit of work's connection open"
+        return connection
+
+    async def _run_prepared(self, statement: Any, params: Any) -> Result[Any]:
+        dialect = self._connection.dialect
+        rows: list[Any] = []
+        if isinstance(params, list) and params:
+            names = tuple(params[0])
+            if any(tuple(one) != names for one in params):
+                raise InvalidRequestError("a prepared statement's parameter sets differ")
+            plan = plan_of(statement, dialect, names)
+            if plan.metadata is None and not plan.expands:  # one executemany, as SQLAlchemy
+                return await self._execute_many(plan, params)
+            rowcount = 0
+            for one in params:  # RETURNING: asyncpg's prepared statement reused for each set
+                rowcount += await self._execute(plan, one, rows)
+        else:
+            plan = plan_of(statement, dialect, tuple(params) if params else ())
+            rowcount = await self._execute(plan, params or {}, rows)
+        result = PreparedResult(plan.result_metadata, iter(rows))
+        result.rowcount = rowcount
+        return result
+
+    async def _execute(self, plan: Plan, params: Mapping[str, Any], rows: list[Any]) -> int:
+        sql, values = plan.bind(params)
+        cursor = await self._call(sql, values, many=False)
+        if plan.metadata is not None:
+            rows.extend(processed_rows(plan, cursor.fetchall()))
+        count: int = cursor.rowcount
+        return count
+
+    async def _execute_many(self, plan: Plan, params: list[Any]) -> Result[Any]:
+        sets = [plan.bind(one)[1] for one in params]
+        cursor = await self._call(plan.sql, sets, many=True)
+        result = PreparedResult(plan.result_metadata, iter(()))
+        result.rowcount = cursor.rowcount
+        return result
+
+    async def _call(self, sql: str, values: Any, *, many: bool) -> Any:
+        """One driver call on the adapter's cursor (BEGIN first if the transaction has not
+        begun), told to the cursor listeners; the cursor."""
+        connection = self._connection
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        events = connection._has_events or connection.engine._has_events
+        if events:
+            connection.dispatch.before_cursor_execute(connection, cursor, sql, values, None, many)
+        dbapi_error = connection.dialect.loaded_dbapi.Error
+        try:
+            if many:
+                await cursor._executemany(sql, values)
+            else:
+                await cursor._prepare_and_execute(sql, values)
+        except dbapi_error as exc:
+            # As SQLAlchemy's own execution raises it: IntegrityError and the rest, wrapped.
+            raise DBAPIError.instance(
+                sql, values, exc, dbapi_error, dialect=connection.dialect
+            ) from exc
+        if events:
+            connection.dispatch.after_cursor_execute(connection, cursor, sql, values, None, many)
+        return cursor
+
+    async def commit(self) -> None:
+        if self.sync_session.in_transaction():
+            await super().commit()  # flushes; the transaction is the connection's
+        await self._held.commit()
+
+    async def rollback(self) -> None:
+        if self.sync_session.in_transaction():
+            await super().rollback()
+        await self._held.rollback()
+
+    async def close(self) -> None:
+        """End the ORM session; the connection goes back to the pool with the Database."""
+        if self.sync_session.in_transaction():
+            await super().close()
+        else:
+            self.sync_session.close()  # nothing to end on the connection: no greenlet needed
