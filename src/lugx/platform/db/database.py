@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 
 from lugx.platform.db.inline_session import HeldConnections, InlineSession
-from lugx.platform.db.pg_session import PgSession
+from lugx.platform.db.pg_session import LentConnection, PgSession
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # About SQLite's own default (1,000 WAL pages) for transactions of a few pages each.
@@ -281,21 +281,19 @@ class Database:
             async with self._scoped(self._sessions()) as session:
                 yield session
             return
-        async with self._pg_unit() as session:
+        async with self._pg_unit(write=write) as session:
             yield session
 
     @asynccontextmanager
-    async def _pg_unit(self) -> AsyncIterator[AsyncSession]:
-        """PostgreSQL: a unit of work on a pooled connection whose transaction it is."""
-        connection = await self.writer.connect()
+    async def _pg_unit(self, *, write: bool) -> AsyncIterator[AsyncSession]:
+        """PostgreSQL: a unit of work on a pooled connection lent to it (pg_session.py; a read
+        runs without BEGIN and COMMIT)."""
+        lent = LentConnection(await self.writer.connect(), write=write)
         try:
-            await connection.begin()
-            async with self._scoped(PgSession(connection)) as session:
+            async with self._scoped(PgSession(lent)) as session:
                 yield session
         finally:
-            # Shielded, as AsyncSession's own exit is: a cancelled request still hands its
-            # connection back to the pool, rolled back.
-            await asyncio.shield(connection.close())
+            await lent.close()
 
     @asynccontextmanager
     async def _held_unit(self, held: HeldConnections) -> AsyncIterator[AsyncSession]:

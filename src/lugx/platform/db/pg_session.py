@@ -14,6 +14,7 @@ it (`rollback_only`: the session never commits it) and is only driven when somet
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,12 +27,14 @@ from lugx.platform.db.prepared import Plan, PreparedResult, is_prepared, plan_of
 
 
 class PgSession(AsyncSession):
-    """AsyncSession over one pooled connection whose transaction the Database begins and ends."""
+    """AsyncSession over one pooled connection lent to the unit of work, whose transaction it
+    commits or rolls back."""
 
-    def __init__(self, connection: AsyncConnection) -> None:
-        super().__init__(bind=connection, join_transaction_mode="rollback_only")
+    def __init__(self, lent: LentConnection) -> None:
+        super().__init__(bind=lent.connection, join_transaction_mode="rollback_only")
         self.sync_session.expire_on_commit = False
-        self._held = connection
+        self._lent = lent
+        self._held = lent.connection
 
     async def execute(
         self,
@@ -123,12 +126,12 @@ class PgSession(AsyncSession):
     async def commit(self) -> None:
         if self.sync_session.in_transaction():
             await super().commit()  # flushes; the transaction is the connection's
-        await self._held.commit()
+        await self._lent.commit()
 
     async def rollback(self) -> None:
         if self.sync_session.in_transaction():
             await super().rollback()
-        await self._held.rollback()
+        await self._lent.rollback()
 
     async def close(self) -> None:
         """End the ORM session; the connection goes back to the pool with the Database."""
@@ -136,3 +139,47 @@ class PgSession(AsyncSession):
             await super().close()
         else:
             self.sync_session.close()  # nothing to end on the connection: no greenlet needed
+
+
+class LentConnection:
+    """A pooled connection lent to one unit of work, and asyncpg's adapter beneath it.
+
+    The adapter begins a transaction itself, before the first statement (BEGIN), unless set to
+    autocommit, as a read's connection is: at READ COMMITTED each statement reads its own
+    snapshot in a transaction or not, and a read takes no locks, so a read is spared BEGIN and
+    COMMIT (two round trips). A transaction that only prepared statements used is SQLAlchemy's
+    adapter's alone: it is committed or rolled back there, and the connection then goes back to
+    the pool without a greenlet (there is nothing to roll back). One the ORM used goes through
+    SQLAlchemy's connection, as usual."""
+
+    def __init__(self, connection: AsyncConnection, *, write: bool) -> None:
+        sync = connection.sync_connection
+        assert sync is not None
+        self.connection = connection
+        self._sync = sync
+        adapter: Any = sync.connection.dbapi_connection  # SQLAlchemy's asyncpg adapter
+        self._adapter = adapter
+        self._level = adapter.isolation_level
+        if not write:
+            adapter.isolation_level = "autocommit"
+
+    async def commit(self) -> None:
+        if self.connection.in_transaction():
+            await self.connection.commit()
+        elif self._adapter._transaction is not None:
+            await self._adapter._call_and_discard(self._adapter._transaction.commit)
+
+    async def rollback(self) -> None:
+        if self.connection.in_transaction():
+            await self.connection.rollback()
+        elif self._adapter._transaction is not None:
+            await self._adapter._call_and_discard(self._adapter._transaction.rollback)
+
+    async def close(self) -> None:
+        self._adapter.isolation_level = self._level
+        if self.connection.in_transaction() or self._adapter._transaction is not None:
+            # Shielded, as AsyncSession's own exit is: a cancelled request still hands its
+            # connection back to the pool, rolled back.
+            await asyncio.shield(self.connection.close())
+        else:
+            self._sync.close()  # back to the pool; its reset has nothing to roll back

@@ -29,7 +29,8 @@ from sqlalchemy import util
 from sqlalchemy.engine import Connection, Dialect, IteratorResult, Result
 from sqlalchemy.engine.result import SimpleResultMetaData
 from sqlalchemy.exc import DBAPIError, InvalidRequestError
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Mapper
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
@@ -82,10 +83,52 @@ M = TypeVar("M")
 def detached(model: type[M], row: Any) -> M:
     """An ORM object of `model` from a row of all its table's columns (by column name), in no
     session, as if read by one that has closed: to read, and to hand on."""
-    mapper = sa_inspect(model)
-    made = model(**{attr.key: row._mapping[attr.columns[0].name] for attr in mapper.column_attrs})
-    make_transient_to_detached(made)
+    mapping = row._mapping
+    return detached_from(model, {key: mapping[name] for key, name in _shape_of(model).columns})
+
+
+def detached_from(model: type[M], values: dict[str, Any]) -> M:
+    """An ORM object of `model` with these values (by attribute: all its columns), made as the
+    ORM makes the objects a query loads (not through the constructor, which costs ten times
+    as much), with its identity, detached. Relationships are not loaded."""
+    made: M = _shape_of(model).mapper.class_manager.new_instance()
+    instance_state(made).dict.update(values)
+    mark_detached(made)
     return made
+
+
+def mark_detached(row: Any) -> None:
+    """Give an object whose columns are all set its identity, as if read by a session that has
+    closed (what `make_transient_to_detached` does, at a fifth of its cost)."""
+    shape = _shape_of(type(row))
+    state = instance_state(row)
+    key = tuple(state.dict[name] for name in shape.primary_key)
+    state.key = shape.mapper.identity_key_from_primary_key(key)
+    state._commit_all(state.dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _ModelShape:
+    mapper: Mapper[Any]
+    columns: tuple[tuple[str, str], ...]  # (attribute, column name)
+    primary_key: tuple[str, ...]  # attributes
+
+
+_shapes: dict[type[Any], _ModelShape] = {}
+
+
+def _shape_of(model: type[Any]) -> _ModelShape:
+    shape = _shapes.get(model)
+    if shape is None:
+        mapper: Mapper[Any] = sa_inspect(model)
+        shape = _shapes[model] = _ModelShape(
+            mapper=mapper,
+            columns=tuple((attr.key, attr.columns[0].name) for attr in mapper.column_attrs),
+            primary_key=tuple(
+                mapper.get_property_by_column(column).key for column in mapper.primary_key
+            ),
+        )
+    return shape
 
 
 class PreparedResult(IteratorResult[Any]):

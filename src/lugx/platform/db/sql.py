@@ -12,11 +12,10 @@ from sqlalchemy import Column, Insert, Table, Update, bindparam, insert, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import Executable
 
-from lugx.platform.db.prepared import default_maker, prepared
+from lugx.platform.db.prepared import default_maker, mark_detached, prepared
 
 
 def insert_with_conflicts(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -71,7 +70,7 @@ async def insert_new(
     statement = _insert_unless_taken(dialect, table) if unless_taken else insert_of(table)
     if rowcount(await session.execute(statement, values)) != 1:
         return False
-    make_transient_to_detached(row)
+    mark_detached(row)
     if track:
         session.add(row)
     return True

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lugx.platform.db.prepared import prepared
+from lugx.platform.db.prepared import detached_from, prepared
 from lugx.platform.db.sql import insert_with_conflicts, rowcount
 from lugx.services.shopping.models import (
     Cart,
@@ -88,14 +88,15 @@ _CART_ROWS = prepared(_CART_ROWS)
 
 
 def _cart_and_lines(rows: Sequence[Sequence[Any]]) -> tuple[Cart | None, list[CartItem]]:
-    """The cart and its lines, as objects of no session (read, not to be changed)."""
+    """The cart and its lines, as objects of no session (detached, as if read by a session that
+    has closed)."""
     if not rows:
         return None, []
     cart_end = len(_CART_KEYS)
     item_end = cart_end + len(_ITEM_KEYS)
-    cart = Cart(**dict(zip(_CART_KEYS, rows[0][:cart_end], strict=True)))
+    cart = detached_from(Cart, dict(zip(_CART_KEYS, rows[0][:cart_end], strict=True)))
     items = [
-        CartItem(**dict(zip(_ITEM_KEYS, row[cart_end:item_end], strict=True)))
+        detached_from(CartItem, dict(zip(_ITEM_KEYS, row[cart_end:item_end], strict=True)))
         for row in rows
         if row[cart_end + _ITEM_KEYS.index("id")] is not None
     ]
