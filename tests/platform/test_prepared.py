@@ -4,6 +4,7 @@ SQLAlchemy would (PostgreSQL when LUGX_TEST_DATABASE_URL is set)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
@@ -11,7 +12,18 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import JSON, String, Table, bindparam, delete, event, insert, select, update
+from sqlalchemy import (
+    JSON,
+    String,
+    Table,
+    bindparam,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -407,3 +419,39 @@ async def test_save_changes_writes_what_changed_on_a_detached_or_a_session_objec
     assert stored["a"].created_at == LONG_AGO
     assert stored["a"].updated_at == ticket.updated_at
     assert (stored["b"].status, stored["b"].note) == ("open", {"seen": True})
+
+
+async def _insert_twice(db: Database, code: str) -> None:
+    async with db.session() as session:
+        await session.execute(INSERT, {"code": code})
+        await session.execute(INSERT, {"code": code})
+
+
+NOW = prepared(select(func.now().label("now")))  # a transaction's start time, or the statement's
+ONLY_POSTGRES = pytest.mark.skipif(not TEST_DATABASE_URL, reason="LUGX_TEST_DATABASE_URL not set")
+
+
+@ONLY_POSTGRES
+async def test_postgres_reads_run_outside_a_transaction_and_writes_inside_one() -> None:
+    """A read unit of work sends no BEGIN (now() moves between its statements: each is its own
+    transaction), a write's statements share one transaction (now() stands still), and either
+    way the connection is back in the pool afterwards, without a transaction."""
+    assert TEST_DATABASE_URL is not None
+    template = f"{TEST_DATABASE_URL.rsplit('/', 1)[0]}/lugx_prepared_{worker_name()}_{{service}}"
+    await _recreate_postgres_databases(template, ["db"])
+    db = await _database(template.format(service="db"))
+    pool = db.writer.sync_engine.pool
+    try:
+        for write, moves in ((False, True), (True, False)):
+            async with db.session(write=write) as session:
+                first = (await session.execute(NOW)).scalar_one()
+                await asyncio.sleep(0.01)
+                second = (await session.execute(NOW)).scalar_one()
+            assert (second > first) is moves, f"write={write}"
+            assert pool.checkedout() == 0  # type: ignore[attr-defined]
+        with pytest.raises(IntegrityError):  # a write that fails: rolled back, connection back
+            await _insert_twice(db, "kept-out")
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert "kept-out" not in await _codes(db)
+    finally:
+        await db.dispose()
