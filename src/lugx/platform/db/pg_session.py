@@ -105,9 +105,9 @@ class PgSession(AsyncSession):
         begun), told to the cursor listeners; the cursor."""
         connection = self._connection
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        events = connection._has_events or connection.engine._has_events
-        if events:
-            connection.dispatch.before_cursor_execute(connection, cursor, sql, values, None, many)
+        dispatch = connection.dispatch  # the engine's listeners and the connection's
+        if dispatch.before_cursor_execute:
+            dispatch.before_cursor_execute(connection, cursor, sql, values, None, many)
         dbapi_error = connection.dialect.loaded_dbapi.Error
         try:
             if many:
@@ -119,8 +119,8 @@ class PgSession(AsyncSession):
             raise DBAPIError.instance(
                 sql, values, exc, dbapi_error, dialect=connection.dialect
             ) from exc
-        if events:
-            connection.dispatch.after_cursor_execute(connection, cursor, sql, values, None, many)
+        if dispatch.after_cursor_execute:
+            dispatch.after_cursor_execute(connection, cursor, sql, values, None, many)
         return cursor
 
     async def commit(self) -> None:

@@ -344,9 +344,9 @@ def _execute(
 ) -> int:
     """One driver call, told to the cursor listeners, its rows (processed) added to `rows`;
     the rows it matched."""
-    events = connection._has_events or connection.engine._has_events
-    if events:
-        connection.dispatch.before_cursor_execute(connection, cursor, sql, values, None, many)
+    dispatch = connection.dispatch  # the engine's listeners and the connection's
+    if dispatch.before_cursor_execute:
+        dispatch.before_cursor_execute(connection, cursor, sql, values, None, many)
     try:
         (cursor.executemany if many else cursor.execute)(sql, values)
     except connection.dialect.loaded_dbapi.Error as exc:
@@ -355,8 +355,8 @@ def _execute(
         raise DBAPIError.instance(
             sql, values, exc, dbapi_error, dialect=connection.dialect
         ) from exc
-    if events:
-        connection.dispatch.after_cursor_execute(connection, cursor, sql, values, None, many)
+    if dispatch.after_cursor_execute:
+        dispatch.after_cursor_execute(connection, cursor, sql, values, None, many)
     if plan.metadata is not None:
         rows.extend(processed_rows(plan, cursor.fetchall()))
     count: int = cursor.rowcount
