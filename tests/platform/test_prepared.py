@@ -455,3 +455,23 @@ async def test_postgres_reads_run_outside_a_transaction_and_writes_inside_one() 
         assert "kept-out" not in await _codes(db)
     finally:
         await db.dispose()
+
+
+async def test_sqlite_reads_run_outside_a_transaction_and_writes_inside_one(
+    sqlite_db: Database,
+) -> None:
+    """On SQLite as on PostgreSQL, a read's prepared statements run without BEGIN (the driver's
+    connection holds no transaction between them) and a write's inside one; a read that uses the
+    ORM begins one for it."""
+
+    def in_transaction(session: Any) -> bool:
+        driver = session.get_bind().connection.driver_connection
+        return bool(driver.in_transaction)
+
+    for write in (False, True):
+        async with sqlite_db.session(write=write) as session:
+            await session.execute(PREPARED_READ)
+            assert in_transaction(session) is write, f"write={write}"
+    async with sqlite_db.session(write=False) as session:
+        await session.execute(READ)  # not prepared: through the ORM's session
+        assert in_transaction(session)

@@ -267,14 +267,14 @@ class Database:
         `long`: a read that may take milliseconds (see `long_reads`)."""
         if self._held is not None and write:
             assert self._write_lock is not None
-            async with self._write_lock, self._held_unit(self._held[0]) as session:
+            async with self._write_lock, self._held_unit(self._held[0], write=True) as session:
                 yield session
             if self._checkpoints is not None:
                 self._checkpoints.committed()
             return
         if self._held is not None and not (long and self._long_reads):
             assert self._read_slots is not None
-            async with self._read_slots, self._held_unit(self._held[1]) as session:
+            async with self._read_slots, self._held_unit(self._held[1], write=False) as session:
                 yield session
             return
         if self._held is not None:  # a long read, on aiosqlite's thread
@@ -296,11 +296,13 @@ class Database:
             await lent.close()
 
     @asynccontextmanager
-    async def _held_unit(self, held: HeldConnections) -> AsyncIterator[AsyncSession]:
+    async def _held_unit(
+        self, held: HeldConnections, *, write: bool
+    ) -> AsyncIterator[AsyncSession]:
         """SQLite: a unit of work on one of the held connections, given back after."""
         connection = held.take()
         try:
-            async with self._scoped(InlineSession(connection)) as session:
+            async with self._scoped(InlineSession(connection, write=write)) as session:
                 yield session
         finally:
             held.give_back(connection)

@@ -50,16 +50,20 @@ class InlineSession(AsyncSession):
     """AsyncSession's interface over one held sqlite3 connection, on the loop's thread: nothing
     here yields to the loop.
 
-    The unit of work is the connection's own transaction (begun at the first statement). An ORM
-    `Session` is made only when something needs one (an ORM query, `add`, `get`, `flush`); it
-    joins that transaction and never ends it itself. A unit of work that runs only prepared
-    statements (prepared.py) never makes one: SQLAlchemy's session and transaction bookkeeping
-    cost about 110 us a unit of work, several times what SQLite spends on it."""
+    A writer's unit of work is the connection's own transaction (begun at the first statement).
+    A reader's prepared statements run without one, each reading its own snapshot, as they do on
+    PostgreSQL at READ COMMITTED (pg_session.py): BEGIN and COMMIT bought nothing more there. An
+    ORM `Session` is made only when something needs one (an ORM query, `add`, `get`, `flush`);
+    it joins the transaction (a reader's begins then) and never ends it itself. A unit of work
+    that runs only prepared statements (prepared.py) never makes one: SQLAlchemy's session and
+    transaction bookkeeping cost about 110 us a unit of work, several times what SQLite spends
+    on it."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, *, write: bool = True) -> None:
         # Not AsyncSession.__init__: it asks for asyncio engines, and there are none below.
         self._async_bind = None
         self._async_binds = {}
+        self._write = write
         self._connection = connection
         self._orm: Session | None = None
         self._info: dict[Any, Any] = {}
@@ -125,7 +129,7 @@ class InlineSession(AsyncSession):
     def _run_prepared(self, statement: Any, params: Any) -> Result[Any]:
         if self._orm is not None:
             self._orm._autoflush()  # as an ORM statement would: it reads what was added
-        connection = self._begun()
+        connection = self._begun() if self._write else self._connection
         if isinstance(params, list) and params:  # several rows: each set names the same
             names = tuple(params[0])
             if any(tuple(one) != names for one in params):
