@@ -22,11 +22,12 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql import Executable
 
@@ -434,20 +435,25 @@ ONLY_POSTGRES = pytest.mark.skipif(not TEST_DATABASE_URL, reason="LUGX_TEST_DATA
 @ONLY_POSTGRES
 async def test_postgres_reads_run_outside_a_transaction_and_writes_inside_one() -> None:
     """A read unit of work sends no BEGIN (now() moves between its statements: each is its own
-    transaction), a write's statements share one transaction (now() stands still), and either
-    way the connection is back in the pool afterwards, without a transaction."""
+    transaction); a write's statements share one transaction (now() stands still), and so do a
+    long read's (the catalog's search sets SET LOCAL in it); every way the connection is back
+    in the pool afterwards, without a transaction."""
     assert TEST_DATABASE_URL is not None
     template = f"{TEST_DATABASE_URL.rsplit('/', 1)[0]}/lugx_prepared_{worker_name()}_{{service}}"
     await _recreate_postgres_databases(template, ["db"])
     db = await _database(template.format(service="db"))
     pool = db.writer.sync_engine.pool
     try:
-        for write, moves in ((False, True), (True, False)):
-            async with db.session(write=write) as session:
+        for write, long, moves in (
+            (False, False, True),
+            (True, False, False),
+            (False, True, False),
+        ):
+            async with db.session(write=write, long=long) as session:
                 first = (await session.execute(NOW)).scalar_one()
                 await asyncio.sleep(0.01)
                 second = (await session.execute(NOW)).scalar_one()
-            assert (second > first) is moves, f"write={write}"
+            assert (second > first) is moves, f"write={write}, long={long}"
             assert pool.checkedout() == 0  # type: ignore[attr-defined]
         with pytest.raises(IntegrityError):  # a write that fails: rolled back, connection back
             await _insert_twice(db, "kept-out")
@@ -475,3 +481,59 @@ async def test_sqlite_reads_run_outside_a_transaction_and_writes_inside_one(
     async with sqlite_db.session(write=False) as session:
         await session.execute(READ)  # not prepared: through the ORM's session
         assert in_transaction(session)
+
+
+@ONLY_POSTGRES
+async def test_postgres_a_connection_found_dead_by_a_prepared_statement_is_not_pooled_again() -> (
+    None
+):
+    """The server drops a pooled connection (a restart, a failover): the next prepared
+    statement on it fails once, as SQLAlchemy's own would, and the connection is thrown away
+    rather than handed out again, so the unit of work after it succeeds."""
+    assert TEST_DATABASE_URL is not None
+    template = f"{TEST_DATABASE_URL.rsplit('/', 1)[0]}/lugx_prepared_{worker_name()}_{{service}}"
+    await _recreate_postgres_databases(template, ["db"])
+    url = template.format(service="db")
+    db, other = await _database(url), Database(url, pool_size=1)
+    pid_of = prepared(select(func.pg_backend_pid()))
+    try:
+        async with db.session(write=False) as session:
+            doomed = (await session.execute(pid_of)).scalar_one()
+        async with other.session() as session:
+            await session.execute(select(func.pg_terminate_backend(doomed)))
+        with pytest.raises(DBAPIError) as failed:
+            await _read_pid(db, pid_of)
+        assert failed.value.connection_invalidated
+        assert await _read_pid(db, pid_of) != doomed
+    finally:
+        await db.dispose()
+        await other.dispose()
+
+
+async def _read_pid(db: Database, statement: Executable) -> int:
+    async with db.session(write=False) as session:
+        pid: int = (await session.execute(statement)).scalar_one()
+    return pid
+
+
+ORPHAN = prepared(text("INSERT INTO prepared_children (parent_id) VALUES (:parent)"))
+
+
+async def test_sqlite_a_failed_commit_leaves_the_writer_usable(sqlite_db: Database) -> None:
+    """A COMMIT that fails (here a deferred foreign key; a full disk alike) rolls the unit of
+    work back, and the one writer connection serves the next unit of work."""
+    async with sqlite_db.writer.begin() as conn:
+        await conn.exec_driver_sql("CREATE TABLE prepared_parents (id INTEGER PRIMARY KEY)")
+        await conn.exec_driver_sql(
+            "CREATE TABLE prepared_children (id INTEGER PRIMARY KEY, parent_id INTEGER"
+            " REFERENCES prepared_parents (id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+    with pytest.raises(IntegrityError, match="FOREIGN KEY"):
+        await _write(sqlite_db, ORPHAN, {"parent": 42})
+    await _write(sqlite_db, INSERT, {"code": "after"})
+    assert await _codes(sqlite_db) == ["after"]
+
+
+async def _write(db: Database, statement: Executable, params: dict[str, Any]) -> None:
+    async with db.session() as session:
+        await session.execute(statement, params)

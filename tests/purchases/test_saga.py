@@ -19,6 +19,7 @@ from lugx.services.purchases import saga
 from lugx.services.purchases.events import consumers
 from lugx.services.purchases.models import Order
 from lugx.services.purchases.recovery import recover_once
+from lugx.services.purchases.service import ChargeOutcome
 from tests.conftest import database_of
 from tests.payments.factories import (
     NEEDS_CONFIRMATION,
@@ -278,3 +279,28 @@ async def test_every_call_a_checkout_makes_runs_in_process(
         ["PaymentsClient", "charge"],
         ["ShoppingClient", "settled"],
     ]
+
+
+async def test_a_charge_told_after_its_order_was_paid_still_records_the_charge_and_card(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    """Payments' event can pay an order before the checkout's own answer arrives with the
+    charge and the card: that answer, finding the order paid, still records them."""
+    ctx = platform.runtimes["purchases"].ctx
+    [app_id] = await store(client, platform, 900)
+    player = await buyer(client, app_id)
+    user_id = uuid.UUID(player.id)
+    step = await saga.place(ctx, user_id, str(uuid.uuid4()), "card")
+    await saga.price(ctx, step.order_id, user_id)
+    await saga.settle(ctx, step.order_id, ChargeOutcome(status="succeeded"))  # paid, no card
+    charge_id = uuid.uuid4()
+    late = ChargeOutcome(
+        status="succeeded", charge_id=charge_id, amount=900, card_brand="visa", card_last4="4242"
+    )
+    settled = await saga.settle(ctx, step.order_id, late)
+    assert settled is not None
+    async with database_of(platform, "purchases").session(write=False) as session:
+        stored = await session.get(Order, step.order_id)
+    assert stored is not None
+    assert (stored.status, stored.charge_id) == ("paid", charge_id)
+    assert (stored.card_brand, stored.card_last4) == ("visa", "4242")

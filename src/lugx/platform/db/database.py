@@ -281,19 +281,21 @@ class Database:
             async with self._scoped(self._sessions()) as session:
                 yield session
             return
-        async with self._pg_unit(write=write) as session:
+        # A long read may set what its transaction plans with (SET LOCAL): it keeps one.
+        async with self._pg_unit(transaction=write or long) as session:
             yield session
 
     @asynccontextmanager
-    async def _pg_unit(self, *, write: bool) -> AsyncIterator[AsyncSession]:
-        """PostgreSQL: a unit of work on a pooled connection lent to it (pg_session.py; a read
-        runs without BEGIN and COMMIT)."""
-        lent = LentConnection(await self.writer.connect(), write=write)
+    async def _pg_unit(self, *, transaction: bool) -> AsyncIterator[AsyncSession]:
+        """PostgreSQL: a unit of work on a pooled connection lent to it (pg_session.py; without
+        `transaction`, a read's statements run without BEGIN and COMMIT)."""
+        lent = LentConnection(await self.writer.connect(), transaction=transaction)
         try:
-            async with self._scoped(PgSession(lent)) as session:
+            # Back to the pool before the after-commit work (a cache's round trip, say).
+            async with self._scoped(PgSession(lent), release=lent.close) as session:
                 yield session
         finally:
-            await lent.close()
+            await lent.close()  # if the unit of work failed before it could
 
     @asynccontextmanager
     async def _held_unit(
@@ -308,7 +310,11 @@ class Database:
             held.give_back(connection)
 
     @asynccontextmanager
-    async def _scoped(self, session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    async def _scoped(
+        self, session: AsyncSession, *, release: Callable[[], Awaitable[None]] | None = None
+    ) -> AsyncIterator[AsyncSession]:
+        """Commit when the block ends, roll back when it raises; close the session, `release`
+        what it ran on, then run the after-commit callbacks."""
         try:
             try:
                 yield session
@@ -318,6 +324,8 @@ class Database:
                 raise
         finally:
             await self._close(session)
+        if release is not None:
+            await release()
         for callback in session.info.pop(_AFTER_COMMIT, ()):
             try:
                 await callback()

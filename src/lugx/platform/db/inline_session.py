@@ -159,7 +159,9 @@ class InlineSession(AsyncSession):
     async def rollback(self) -> None:
         if self._orm is not None:
             self._orm.rollback()
-        if self._connection.in_transaction():
+        # Not in_transaction(): a transaction whose COMMIT failed is no longer "in" one, yet
+        # still set on the connection, and must be rolled back to free it.
+        if self._connection.get_transaction() is not None:
             self._connection.rollback()
 
     async def close(self) -> None:
@@ -168,7 +170,7 @@ class InlineSession(AsyncSession):
         if self._orm is not None:
             self._orm.close()
             self._orm = None
-        if self._connection.in_transaction():
+        if self._connection.get_transaction() is not None:
             self._connection.rollback()
 
     async def connection(self, **kw: Any) -> Any:  # type: ignore[override]
@@ -189,10 +191,18 @@ class HeldConnections:
         return self._idle.pop() if self._idle else self.engine.connect()
 
     def give_back(self, connection: Connection) -> None:
-        if connection.invalidated or connection.closed or connection.in_transaction():
-            connection.close()  # broken or left mid-transaction: the pool decides its fate
-            return
-        self._idle.append(connection)
+        """Keep the connection for the next unit of work, unless it is broken or still holds a
+        transaction (SQLAlchemy's, or the driver's: a COMMIT that failed can leave either);
+        then it is thrown away, and a new one is opened when needed."""
+        if not (connection.invalidated or connection.closed):
+            driver = connection.connection.driver_connection
+            if connection.get_transaction() is None and not getattr(
+                driver, "in_transaction", False
+            ):
+                self._idle.append(connection)
+                return
+            connection.invalidate()
+        connection.close()
 
     def close(self) -> None:
         while self._idle:

@@ -20,8 +20,9 @@ from typing import Any
 
 from sqlalchemy import Connection, util
 from sqlalchemy.engine import Result
-from sqlalchemy.exc import DBAPIError, InvalidRequestError
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.util import greenlet_spawn
 
 from lugx.platform.db.prepared import Plan, PreparedResult, is_prepared, plan_of, processed_rows
 
@@ -89,7 +90,11 @@ class PgSession(AsyncSession):
         sql, values = plan.bind(params)
         cursor = await self._call(sql, values, many=False)
         if plan.metadata is not None:
-            rows.extend(processed_rows(plan, cursor.fetchall()))
+            rows.extend(
+                processed_rows(
+                    plan, cursor.fetchall(), cursor.description, self._connection.dialect
+                )
+            )
         count: int = cursor.rowcount
         return count
 
@@ -115,10 +120,10 @@ class PgSession(AsyncSession):
             else:
                 await cursor._prepare_and_execute(sql, values)
         except dbapi_error as exc:
-            # As SQLAlchemy's own execution raises it: IntegrityError and the rest, wrapped.
-            raise DBAPIError.instance(
-                sql, values, exc, dbapi_error, dialect=connection.dialect
-            ) from exc
+            # As SQLAlchemy's own execution handles it: wrapped (IntegrityError...), its
+            # handle_error listeners told, and a connection found dead thrown away rather than
+            # pooled again (which may talk to the driver: in a greenlet, as SQLAlchemy would).
+            await greenlet_spawn(connection._handle_dbapi_exception, exc, sql, values, cursor, None)
         if dispatch.after_cursor_execute:
             dispatch.after_cursor_execute(connection, cursor, sql, values, None, many)
         return cursor
@@ -136,7 +141,7 @@ class PgSession(AsyncSession):
     async def close(self) -> None:
         """End the ORM session; the connection goes back to the pool with the Database."""
         if self.sync_session.in_transaction():
-            await super().close()
+            await asyncio.shield(super().close())  # as AsyncSession's own exit shields it
         else:
             self.sync_session.close()  # nothing to end on the connection: no greenlet needed
 
@@ -145,14 +150,15 @@ class LentConnection:
     """A pooled connection lent to one unit of work, and asyncpg's adapter beneath it.
 
     The adapter begins a transaction itself, before the first statement (BEGIN), unless set to
-    autocommit, as a read's connection is: at READ COMMITTED each statement reads its own
+    autocommit, as a short read's connection is: at READ COMMITTED each statement reads its own
     snapshot in a transaction or not, and a read takes no locks, so a read is spared BEGIN and
-    COMMIT (two round trips). A transaction that only prepared statements used is SQLAlchemy's
-    adapter's alone: it is committed or rolled back there, and the connection then goes back to
-    the pool without a greenlet (there is nothing to roll back). One the ORM used goes through
-    SQLAlchemy's connection, as usual."""
+    COMMIT (two round trips). A long read keeps its transaction (the catalog's search plans with
+    SET LOCAL, which outside one does nothing). A transaction that only prepared statements used
+    is SQLAlchemy's adapter's alone: it is committed or rolled back there, and the connection
+    then goes back to the pool without a greenlet (there is nothing to roll back). One the ORM
+    used goes through SQLAlchemy's connection, as usual."""
 
-    def __init__(self, connection: AsyncConnection, *, write: bool) -> None:
+    def __init__(self, connection: AsyncConnection, *, transaction: bool) -> None:
         sync = connection.sync_connection
         assert sync is not None
         self.connection = connection
@@ -160,7 +166,8 @@ class LentConnection:
         adapter: Any = sync.connection.dbapi_connection  # SQLAlchemy's asyncpg adapter
         self._adapter = adapter
         self._level = adapter.isolation_level
-        if not write:
+        self._closed = False
+        if not transaction:
             adapter.isolation_level = "autocommit"
 
     async def commit(self) -> None:
@@ -176,6 +183,10 @@ class LentConnection:
             await self._adapter._call_and_discard(self._adapter._transaction.rollback)
 
     async def close(self) -> None:
+        """Back to the pool (once; closing again does nothing)."""
+        if self._closed:
+            return
+        self._closed = True
         self._adapter.isolation_level = self._level
         if self.connection.in_transaction() or self._adapter._transaction is not None:
             # Shielded, as AsyncSession's own exit is: a cancelled request still hands its

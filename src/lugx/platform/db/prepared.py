@@ -28,7 +28,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import util
 from sqlalchemy.engine import Connection, Dialect, IteratorResult, Result
 from sqlalchemy.engine.result import SimpleResultMetaData
-from sqlalchemy.exc import DBAPIError, InvalidRequestError
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.sql import Executable
@@ -40,6 +40,7 @@ from sqlalchemy.sql.selectable import Select
 S = TypeVar("S", bound=Executable)
 
 PREPARED = "lugx_prepared"
+_marked: dict[int, Executable] = {}  # the marked statements, kept: built once, they live anyway
 _NO_PARAMS: Mapping[str, Any] = util.EMPTY_DICT
 
 
@@ -57,7 +58,9 @@ def prepared(statement: S) -> S:
             raise TypeError(
                 "prepared DML names a table (Model.__table__), or says synchronize_session=False"
             )
-    return statement.execution_options(**{PREPARED: True})
+    marked = statement.execution_options(**{PREPARED: True})  # a copy: the original stays as is
+    _marked[id(marked)] = marked
+    return marked
 
 
 def _of_orm(statement: Executable) -> bool:
@@ -73,8 +76,10 @@ def _reads_columns(descriptions: Sequence[Mapping[str, Any]]) -> None:
 
 
 def is_prepared(statement: Any) -> bool:
-    options = getattr(statement, "_execution_options", None)
-    return bool(options) and PREPARED in options  # type: ignore[operator]
+    """Whether this very statement was marked: one built from it (`.where(...)`, say) was not,
+    and runs as SQLAlchemy runs it (a plan per statement built per call would never be reused,
+    and the plans would grow without bound)."""
+    return _marked.get(id(statement)) is statement
 
 
 M = TypeVar("M")
@@ -155,7 +160,8 @@ class Plan:
     expanding: Sequence[str] | None  # IN lists' parameters (None: none, or not plain lists)
     defaults: Sequence[tuple[str, Callable[[], Any]]]  # python-side column defaults
     metadata: SimpleResultMetaData | None
-    row_processors: Sequence[tuple[int, Processor]]
+    # Made at the first rows, with the driver's type codes (some processors need them).
+    row_processors: Sequence[tuple[int, Processor]] | None = None
     shapes: dict[tuple[int, ...], Shape] = field(default_factory=dict)
 
     @property
@@ -219,14 +225,14 @@ class Plan:
         return expanded.statement, slots
 
 
-_plans: dict[tuple[int, str, tuple[str, ...]], tuple[Executable, Plan]] = {}
+_plans: dict[tuple[int, type[Dialect], tuple[str, ...]], tuple[Executable, Plan]] = {}
 
 
 def plan_of(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> Plan:
     """The statement's plan on this dialect for these parameter names (an INSERT or UPDATE
     writes the columns it is given), made once. The statement is kept with it, so its id
     cannot be reused while the plan lives."""
-    key = (id(statement), dialect.name, keys)
+    key = (id(statement), type(dialect), keys)  # the driver's dialect: asyncpg's, psycopg's...
     found = _plans.get(key)
     if found is None:
         found = _plans[key] = (statement, _make_plan(statement, dialect, keys))
@@ -237,13 +243,9 @@ def _make_plan(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))  # type: ignore[attr-defined]
     assert isinstance(compiled, SQLCompiler)
     assert compiled.positional, "SQLite's and asyncpg's parameters are positional"
-    metadata, row_processors = None, []
+    metadata = None
     if compiled._result_columns:
         metadata = SimpleResultMetaData(_row_names(statement, compiled))
-        for index, entry in enumerate(compiled._result_columns):
-            processor = entry.type._cached_result_processor(dialect, None)
-            if processor is not None:
-                row_processors.append((index, processor))
     return Plan(
         compiled=compiled,
         sql=compiled.string,
@@ -253,7 +255,6 @@ def _make_plan(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -
         expanding=_plain_lists(compiled),
         defaults=_python_defaults(compiled),
         metadata=metadata,
-        row_processors=row_processors,
     )
 
 
@@ -350,15 +351,13 @@ def _execute(
     try:
         (cursor.executemany if many else cursor.execute)(sql, values)
     except connection.dialect.loaded_dbapi.Error as exc:
-        # As SQLAlchemy's own execution raises it: IntegrityError and the rest, wrapped.
-        dbapi_error = connection.dialect.loaded_dbapi.Error
-        raise DBAPIError.instance(
-            sql, values, exc, dbapi_error, dialect=connection.dialect
-        ) from exc
+        # As SQLAlchemy's own execution handles it: wrapped (IntegrityError...), its handle_error
+        # listeners told, and a connection found dead thrown away rather than pooled again.
+        connection._handle_dbapi_exception(exc, sql, values, cursor, None)
     if dispatch.after_cursor_execute:
         dispatch.after_cursor_execute(connection, cursor, sql, values, None, many)
     if plan.metadata is not None:
-        rows.extend(processed_rows(plan, cursor.fetchall()))
+        rows.extend(processed_rows(plan, cursor.fetchall(), cursor.description, connection.dialect))
     count: int = cursor.rowcount
     return count
 
@@ -366,11 +365,30 @@ def _execute(
 _NO_ROWS = SimpleResultMetaData([])
 
 
-def processed_rows(plan: Plan, rows: Sequence[Any]) -> Sequence[Any]:
+def processed_rows(
+    plan: Plan, rows: Sequence[Any], description: Sequence[Any] | None, dialect: Dialect
+) -> Sequence[Any]:
     """The driver's rows as SQLAlchemy would hand them on (UUIDs, UTC times, JSON...)."""
-    if not plan.row_processors:
+    processors = plan.row_processors
+    if processors is None:
+        processors = plan.row_processors = _row_processors(plan, description, dialect)
+    if not processors:
         return rows
-    return [_processed(row, plan.row_processors) for row in rows]
+    return [_processed(row, processors) for row in rows]
+
+
+def _row_processors(
+    plan: Plan, description: Sequence[Any] | None, dialect: Dialect
+) -> list[tuple[int, Processor]]:
+    """Each column's result processor, for the type code the driver reports for it (as
+    SQLAlchemy's cursor result asks: PostgreSQL's numbers need it)."""
+    made: list[tuple[int, Processor]] = []
+    for index, entry in enumerate(plan.compiled._result_columns):
+        code = description[index][1] if description else None
+        processor = entry.type._cached_result_processor(dialect, code)
+        if processor is not None:
+            made.append((index, processor))
+    return made
 
 
 def _processed(row: Sequence[Any], processors: Sequence[tuple[int, Callable[[Any], Any]]]) -> Any:

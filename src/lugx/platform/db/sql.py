@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql import Executable
 
 from lugx.platform.db.prepared import default_maker, mark_detached, prepared
@@ -102,7 +103,9 @@ async def save_changes(session: AsyncSession, row: Any) -> None:
             changed[attr.key] = default_maker(onupdate)()
     (key,) = state.mapper.primary_key
     values = {names[name]: value for name, value in changed.items()}
-    await session.execute(_update_by_key(table), {**values, _KEY: getattr(row, key.key)})
+    written = await session.execute(_update_by_key(table), {**values, _KEY: getattr(row, key.key)})
+    if rowcount(written) != 1:  # as the ORM's flush refuses it
+        raise StaleDataError(f"{table.name} {getattr(row, key.key)} is gone; nothing was saved")
     for name, value in changed.items():
         set_committed_value(row, name, value)
 

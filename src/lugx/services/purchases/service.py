@@ -191,6 +191,7 @@ async def settle(
     if status == "succeeded":
         if order.status in OPEN:
             await mark_paid(session, bus, order, now)
+        await save_changes(session, order)  # the charge and card, however the order stands
         return order.status in ("failed", "expired")
     if status == "requires_confirmation" and order.status == "pending":
         move(order, "awaiting_payment", now)
