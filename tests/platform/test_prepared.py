@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InvalidRequestError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql import Executable
 
@@ -537,3 +537,15 @@ async def test_sqlite_a_failed_commit_leaves_the_writer_usable(sqlite_db: Databa
 async def _write(db: Database, statement: Executable, params: dict[str, Any]) -> None:
     async with db.session() as session:
         await session.execute(statement, params)
+
+
+async def test_sqlite_a_unit_of_work_refuses_statements_once_it_has_ended(
+    sqlite_db: Database,
+) -> None:
+    """After its block, a session's connection serves other units of work: a late statement
+    through it is refused rather than run inside someone else's transaction."""
+    async with sqlite_db.session(write=False) as ended:
+        await ended.execute(PREPARED_READ)
+    for statement in (PREPARED_READ, READ):
+        with pytest.raises(InvalidRequestError, match="ended"):
+            await ended.execute(statement)

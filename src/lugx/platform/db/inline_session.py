@@ -64,6 +64,7 @@ class InlineSession(AsyncSession):
         self._async_bind = None
         self._async_binds = {}
         self._write = write
+        self._ended = False
         self._connection = connection
         self._orm: Session | None = None
         self._info: dict[Any, Any] = {}
@@ -96,8 +97,15 @@ class InlineSession(AsyncSession):
     def get_bind(self, *args: Any, **kw: Any) -> Any:
         return self._connection
 
+    def _live(self) -> Connection:
+        """The connection, while the unit of work lasts: after it, the Database lends the
+        connection to another, which a late statement here would run inside."""
+        if self._ended:
+            raise InvalidRequestError("This unit of work has ended")
+        return self._connection
+
     def _begun(self) -> Connection:
-        connection = self._connection
+        connection = self._live()
         if not connection.in_transaction():
             connection.begin()  # BEGIN, or BEGIN IMMEDIATE on the writer (database.py)
         return connection
@@ -129,7 +137,7 @@ class InlineSession(AsyncSession):
     def _run_prepared(self, statement: Any, params: Any) -> Result[Any]:
         if self._orm is not None:
             self._orm._autoflush()  # as an ORM statement would: it reads what was added
-        connection = self._begun() if self._write else self._connection
+        connection = self._begun() if self._write else self._live()
         if isinstance(params, list) and params:  # several rows: each set names the same
             names = tuple(params[0])
             if any(tuple(one) != names for one in params):
@@ -172,6 +180,7 @@ class InlineSession(AsyncSession):
             self._orm = None
         if self._connection.get_transaction() is not None:
             self._connection.rollback()
+        self._ended = True
 
     async def connection(self, **kw: Any) -> Any:  # type: ignore[override]
         return BulkConnection(self._begun())
