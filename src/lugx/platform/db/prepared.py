@@ -6,16 +6,20 @@ metadata, and events. For the checkout's statements that was 250-500 us each aga
 SQLite's own work, over fifty times a journey.
 
 A statement built once (module level or `functools.cache`) and marked with `prepared(...)` runs
-instead through a `Plan`: the statement compiled once per dialect and set of parameter names,
-its parameters bound with the same processors SQLAlchemy's own execution uses (UUIDs, times,
-JSON), its rows read with the same result processors, and its `before_cursor_execute` and
-`after_cursor_execute` listeners still told, so the statement counts in tests stay true. What it
-returns is a SQLAlchemy `Result`, with `rowcount` for DML.
+instead through a `Plan`: the statement compiled once per dialect and set of parameter names
+(an IN list's SQL once per length), its parameters bound with the same processors SQLAlchemy's
+own execution uses (UUIDs, times, JSON), its rows read with the same result processors, its
+`before_cursor_execute` and `after_cursor_execute` listeners told (so statement counts in tests
+stay true), and a driver error handled as SQLAlchemy handles it (wrapped; a connection found
+dead thrown away). It returns a SQLAlchemy `Result`, with `rowcount` for DML; several parameter
+sets are one executemany, or one statement per set with RETURNING. `InlineSession` (SQLite)
+runs plans here; `PgSession` (pg_session.py) awaits them on asyncpg's adapter.
 
-What a plan cannot do, it leaves to SQLAlchemy: a list of parameter sets (executemany). What it
-must not do is refused when the statement is marked: an ORM entity in a SELECT (rows would not
-become objects) or DML on an ORM class rather than its table (the session's objects would not be
-synchronised).
+Only the very statement marked runs as a plan (one built from it runs as SQLAlchemy runs it). What
+a plan must not do is refused when the statement is marked: an ORM entity in a SELECT (rows would
+not become objects) or DML on an ORM class that would synchronise the session's objects.
+`detached` and `save_changes` (sql.py) stand in for the ORM's loading and flushing where the hot
+path changes rows.
 """
 
 from __future__ import annotations
