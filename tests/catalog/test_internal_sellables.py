@@ -16,7 +16,7 @@ from sqlalchemy import event
 from lugx.platform.bootstrap import Platform
 from lugx.platform.errors import Forbidden, LugxError, ValidationFailed
 from lugx.services.catalog.client import CatalogClient
-from lugx.services.catalog.operations import SELLABLES_PER_CALL
+from lugx.services.catalog.schemas import SELLABLES_PER_CALL
 from tests.catalog.factories import add_discount, create_game, publisher_account
 from tests.catalog.test_internal import catalog_as
 from tests.conftest import database_of

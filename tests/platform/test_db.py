@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import JSON, Integer, String, func, select, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -21,8 +22,9 @@ from lugx.platform.db import (
     after_commit,
     new_metadata,
 )
+from lugx.platform.db.inline_session import InlineSession
 from lugx.platform.db.sql import insert_new
-from tests.conftest import TEST_DATABASE_URL, _recreate_postgres_databases, worker_name
+from tests.platform.databases import BACKENDS, ONLY_POSTGRES, database_on, postgres_url
 
 
 class Base(DeclarativeBase):
@@ -44,26 +46,9 @@ class Labelled(UUIDPrimaryKey, Base):
     note: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
 
-BACKENDS = [
-    "sqlite",
-    pytest.param(
-        "postgresql",
-        marks=pytest.mark.skipif(not TEST_DATABASE_URL, reason="LUGX_TEST_DATABASE_URL not set"),
-    ),
-]
-
-
 @pytest.fixture(params=BACKENDS)
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path}/kit.db"
-    else:
-        template = TEST_DATABASE_URL.rsplit("/", 1)[0] + f"/lugx_kit_{worker_name()}_{{service}}"  # type: ignore[union-attr]
-        await _recreate_postgres_databases(template, ["db"])
-        url = template.format(service="db")
-    database = Database(url, pool_size=5)
-    async with database.writer.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
+    database = await database_on(request.param, tmp_path, "kit", Base.metadata, pool_size=5)
     yield database
     await database.dispose()
 
@@ -190,13 +175,27 @@ async def test_insert_new_writes_one_row_without_a_flush(db: Database) -> None:
     assert sorted((name, value) for name, value in rows) == [("first", 5), ("second", 0)]
 
 
-@pytest.mark.skipif(not TEST_DATABASE_URL, reason="LUGX_TEST_DATABASE_URL not set")
+async def test_insert_new_untracked_leaves_the_object_detached(db: Database) -> None:
+    """With track=False the row is written and committed, and the object, with its defaults, is
+    the caller's alone: detached, not in the session (on SQLite the unit of work makes no ORM
+    session at all)."""
+    async with db.session() as session:
+        made = Counter(name="untracked")
+        assert await insert_new(session, made, track=False)
+        assert sa_inspect(made).detached  # of no session
+        assert isinstance(made.id, uuid.UUID)
+        if isinstance(session, InlineSession):
+            assert session._orm is None
+    async with db.session(write=False) as session:
+        stored = (await session.execute(select(Counter.id, Counter.value))).one()
+    assert tuple(stored) == (made.id, 0)
+
+
+@ONLY_POSTGRES
 async def test_postgres_checks_a_connection_only_after_it_sat_idle() -> None:
     """A connection reused at once is handed out unchecked; one idle past the threshold is
     pinged, and when the server has dropped it meanwhile the pool replaces it unnoticed."""
-    template = TEST_DATABASE_URL.rsplit("/", 1)[0] + f"/lugx_ping_{worker_name()}_{{service}}"  # type: ignore[union-attr]
-    await _recreate_postgres_databases(template, ["db"])
-    url = template.format(service="db")
+    url = await postgres_url("ping")
     database = Database(url, pool_size=1, ping_after_idle_seconds=0.3)
     other = Database(url, pool_size=1)
     pings: list[object] = []

@@ -35,7 +35,7 @@ from lugx.platform.db import Database, Timestamps, UTCDateTime, UUIDPrimaryKey, 
 from lugx.platform.db.inline_session import InlineSession
 from lugx.platform.db.prepared import detached, prepared
 from lugx.platform.db.sql import rowcount, save_changes
-from tests.conftest import TEST_DATABASE_URL, _recreate_postgres_databases, worker_name
+from tests.platform.databases import BACKENDS, ONLY_POSTGRES, database_on
 
 
 class Base(DeclarativeBase):
@@ -87,40 +87,17 @@ CLOSE_ORM = prepared(
     .execution_options(synchronize_session=False)
 )
 
-BACKENDS = [
-    "sqlite",
-    pytest.param(
-        "postgresql",
-        marks=pytest.mark.skipif(not TEST_DATABASE_URL, reason="LUGX_TEST_DATABASE_URL not set"),
-    ),
-]
-
-
-async def _database(url: str) -> Database:
-    database = Database(url, pool_size=5)
-    async with database.writer.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
-    return database
-
 
 @pytest.fixture(params=BACKENDS)
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path}/prepared.db"
-    else:
-        assert TEST_DATABASE_URL is not None
-        server = TEST_DATABASE_URL.rsplit("/", 1)[0]
-        template = f"{server}/lugx_prepared_{worker_name()}_{{service}}"
-        await _recreate_postgres_databases(template, ["db"])
-        url = template.format(service="db")
-    database = await _database(url)
+    database = await database_on(request.param, tmp_path, "prepared", Base.metadata)
     yield database
     await database.dispose()
 
 
 @pytest.fixture
 async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await _database(f"sqlite+aiosqlite:///{tmp_path}/prepared.db")
+    database = await database_on("sqlite", tmp_path, "prepared", Base.metadata)
     yield database
     await database.dispose()
 
@@ -429,7 +406,6 @@ async def _insert_twice(db: Database, code: str) -> None:
 
 
 NOW = prepared(select(func.now().label("now")))  # a transaction's start time, or the statement's
-ONLY_POSTGRES = pytest.mark.skipif(not TEST_DATABASE_URL, reason="LUGX_TEST_DATABASE_URL not set")
 
 
 @ONLY_POSTGRES
@@ -438,10 +414,7 @@ async def test_postgres_reads_run_outside_a_transaction_and_writes_inside_one() 
     transaction); a write's statements share one transaction (now() stands still), and so do a
     long read's (the catalog's search sets SET LOCAL in it); every way the connection is back
     in the pool afterwards, without a transaction."""
-    assert TEST_DATABASE_URL is not None
-    template = f"{TEST_DATABASE_URL.rsplit('/', 1)[0]}/lugx_prepared_{worker_name()}_{{service}}"
-    await _recreate_postgres_databases(template, ["db"])
-    db = await _database(template.format(service="db"))
+    db = await database_on("postgresql", Path(), "prepared", Base.metadata)
     pool = db.writer.sync_engine.pool
     try:
         for write, long, moves in (
@@ -490,11 +463,8 @@ async def test_postgres_a_connection_found_dead_by_a_prepared_statement_is_not_p
     """The server drops a pooled connection (a restart, a failover): the next prepared
     statement on it fails once, as SQLAlchemy's own would, and the connection is thrown away
     rather than handed out again, so the unit of work after it succeeds."""
-    assert TEST_DATABASE_URL is not None
-    template = f"{TEST_DATABASE_URL.rsplit('/', 1)[0]}/lugx_prepared_{worker_name()}_{{service}}"
-    await _recreate_postgres_databases(template, ["db"])
-    url = template.format(service="db")
-    db, other = await _database(url), Database(url, pool_size=1)
+    db = await database_on("postgresql", Path(), "prepared", Base.metadata)
+    other = Database(db.url, pool_size=1)
     pid_of = prepared(select(func.pg_backend_pid()))
     try:
         async with db.session(write=False) as session:

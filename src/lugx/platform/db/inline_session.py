@@ -25,7 +25,7 @@ from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from lugx.platform.db.prepared import is_prepared, plan_of, run
+from lugx.platform.db.prepared import is_prepared, plan_for, run
 
 # As AsyncSession asks: results come back buffered, readable after the session has closed.
 _EXECUTE_OPTIONS = util.immutabledict({"prebuffer_rows": True})
@@ -138,13 +138,8 @@ class InlineSession(AsyncSession):
         if self._orm is not None:
             self._orm._autoflush()  # as an ORM statement would: it reads what was added
         connection = self._begun() if self._write else self._live()
-        if isinstance(params, list) and params:  # several rows: each set names the same
-            names = tuple(params[0])
-            if any(tuple(one) != names for one in params):
-                raise InvalidRequestError("a prepared statement's parameter sets differ")
-            return run(connection, plan_of(statement, connection.dialect, names), params)
-        plan = plan_of(statement, connection.dialect, tuple(params) if params else ())
-        return run(connection, plan, params or {})
+        plan, sets = plan_for(statement, connection.dialect, params)
+        return run(connection, plan, params or {}, sets)
 
     async def scalar(self, statement: Any, params: Any = None, **kw: Any) -> Any:
         return (await self.execute(statement, params, **kw)).scalar()

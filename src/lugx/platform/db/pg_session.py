@@ -20,11 +20,10 @@ from typing import Any
 
 from sqlalchemy import Connection, util
 from sqlalchemy.engine import Result
-from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.util import greenlet_spawn
 
-from lugx.platform.db.prepared import Plan, PreparedResult, is_prepared, plan_of, processed_rows
+from lugx.platform.db.prepared import Plan, is_prepared, plan_for, processed_rows, result_of
 
 
 class PgSession(AsyncSession):
@@ -67,24 +66,15 @@ class PgSession(AsyncSession):
         return connection
 
     async def _run_prepared(self, statement: Any, params: Any) -> Result[Any]:
-        dialect = self._connection.dialect
+        """As prepared.run does on SQLite: once, one executemany, or a statement per set."""
+        plan, sets = plan_for(statement, self._connection.dialect, params)
+        if sets is not None and plan.executes_many:
+            return await self._execute_many(plan, sets)
         rows: list[Any] = []
-        if isinstance(params, list) and params:
-            names = tuple(params[0])
-            if any(tuple(one) != names for one in params):
-                raise InvalidRequestError("a prepared statement's parameter sets differ")
-            plan = plan_of(statement, dialect, names)
-            if plan.metadata is None and not plan.expands:  # one executemany, as SQLAlchemy
-                return await self._execute_many(plan, params)
-            rowcount = 0
-            for one in params:  # RETURNING: asyncpg's prepared statement reused for each set
-                rowcount += await self._execute(plan, one, rows)
-        else:
-            plan = plan_of(statement, dialect, tuple(params) if params else ())
-            rowcount = await self._execute(plan, params or {}, rows)
-        result = PreparedResult(plan.result_metadata, iter(rows))
-        result.rowcount = rowcount
-        return result
+        rowcount = 0
+        for one in sets if sets is not None else [params or {}]:
+            rowcount += await self._execute(plan, one, rows)  # asyncpg reuses its statement
+        return result_of(plan, rows, rowcount)
 
     async def _execute(self, plan: Plan, params: Mapping[str, Any], rows: list[Any]) -> int:
         sql, values = plan.bind(params)
@@ -101,9 +91,7 @@ class PgSession(AsyncSession):
     async def _execute_many(self, plan: Plan, params: list[Any]) -> Result[Any]:
         sets = [plan.bind(one)[1] for one in params]
         cursor = await self._call(plan.sql, sets, many=True)
-        result = PreparedResult(plan.result_metadata, iter(()))
-        result.rowcount = cursor.rowcount
-        return result
+        return result_of(plan, (), cursor.rowcount)
 
     async def _call(self, sql: str, values: Any, *, many: bool) -> Any:
         """One driver call on the adapter's cursor (BEGIN first if the transaction has not

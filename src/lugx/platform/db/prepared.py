@@ -28,8 +28,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
+from sqlalchemy import Column
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import util
 from sqlalchemy.engine import Connection, Dialect, IteratorResult, Result
 from sqlalchemy.engine.result import SimpleResultMetaData
 from sqlalchemy.exc import InvalidRequestError
@@ -45,7 +45,6 @@ S = TypeVar("S", bound=Executable)
 
 PREPARED = "lugx_prepared"
 _marked: dict[int, Executable] = {}  # the marked statements, kept: built once, they live anyway
-_NO_PARAMS: Mapping[str, Any] = util.EMPTY_DICT
 
 
 def prepared(statement: S) -> S:
@@ -93,15 +92,21 @@ def detached(model: type[M], row: Any) -> M:
     """An ORM object of `model` from a row of all its table's columns (by column name), in no
     session, as if read by one that has closed: to read, and to hand on."""
     mapping = row._mapping
-    return detached_from(model, {key: mapping[name] for key, name in _shape_of(model).columns})
+    return detached_row(model, [mapping[column.name] for column in model_columns(model)])
 
 
-def detached_from(model: type[M], values: dict[str, Any]) -> M:
-    """An ORM object of `model` with these values (by attribute: all its columns), made as the
-    ORM makes the objects a query loads (not through the constructor, which costs ten times
-    as much), with its identity, detached. Relationships are not loaded."""
-    made: M = _shape_of(model).mapper.class_manager.new_instance()
-    instance_state(made).dict.update(values)
+def model_columns(model: type[Any]) -> tuple[Column[Any], ...]:
+    """The model's columns, in the order `detached_row` takes their values."""
+    return _shape_of(model).columns
+
+
+def detached_row(model: type[M], values: Sequence[Any]) -> M:
+    """An ORM object of `model` with these values (one per `model_columns`), made as the ORM
+    makes the objects a query loads (not through the constructor, which costs ten times as
+    much), with its identity, detached. Relationships are not loaded."""
+    shape = _shape_of(model)
+    made: M = shape.mapper.class_manager.new_instance()
+    instance_state(made).dict.update(zip(shape.attributes, values, strict=True))
     mark_detached(made)
     return made
 
@@ -119,7 +124,8 @@ def mark_detached(row: Any) -> None:
 @dataclass(frozen=True, slots=True)
 class _ModelShape:
     mapper: Mapper[Any]
-    columns: tuple[tuple[str, str], ...]  # (attribute, column name)
+    attributes: tuple[str, ...]  # the column attributes' names
+    columns: tuple[Column[Any], ...]  # and their columns, in the same order
     primary_key: tuple[str, ...]  # attributes
 
 
@@ -130,9 +136,11 @@ def _shape_of(model: type[Any]) -> _ModelShape:
     shape = _shapes.get(model)
     if shape is None:
         mapper: Mapper[Any] = sa_inspect(model)
+        attrs = mapper.column_attrs
         shape = _shapes[model] = _ModelShape(
             mapper=mapper,
-            columns=tuple((attr.key, attr.columns[0].name) for attr in mapper.column_attrs),
+            attributes=tuple(attr.key for attr in attrs),
+            columns=tuple(cast("Column[Any]", attr.columns[0]) for attr in attrs),
             primary_key=tuple(
                 mapper.get_property_by_column(column).key for column in mapper.primary_key
             ),
@@ -151,7 +159,7 @@ Processor = Callable[[Any], Any]
 
 # An IN list's SQL for one length of list: the statement, and for each position the value's
 # parameter, its index in the list (None: not a list) and its processor.
-Shape = tuple[str, list[tuple[str, int | None, Processor | None]]]
+Expansion = tuple[str, list[tuple[str, int | None, Processor | None]]]
 
 
 @dataclass(slots=True)
@@ -166,7 +174,7 @@ class Plan:
     metadata: SimpleResultMetaData | None
     # Made at the first rows, with the driver's type codes (some processors need them).
     row_processors: Sequence[tuple[int, Processor]] | None = None
-    shapes: dict[tuple[int, ...], Shape] = field(default_factory=dict)
+    expansions: dict[tuple[int, ...], Expansion] = field(default_factory=dict)
 
     @property
     def result_metadata(self) -> SimpleResultMetaData:
@@ -174,8 +182,14 @@ class Plan:
 
     @property
     def expands(self) -> bool:
-        """Whether the SQL is finished per call (an IN list's length)."""
-        return self.expanding is not None or bool(self.compiled.post_compile_params)
+        """Whether the SQL is finished per call (an IN list's length, a value rendered in)."""
+        return bool(self.compiled.post_compile_params or self.compiled.literal_execute_params)
+
+    @property
+    def executes_many(self) -> bool:
+        """Whether several parameter sets go to the driver as one executemany: nothing is
+        returned and the SQL is the same for each."""
+        return self.metadata is None and not self.expands
 
     def bind(self, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
         """The SQL and its positional values for these parameters (as SQLAlchemy's
@@ -188,7 +202,7 @@ class Plan:
             if self.expanding is not None:
                 return self._bind_lists(values)
             sql, positions, processors = self.sql, self.positions, self.processors
-            if self.compiled.post_compile_params:  # not plain lists: SQLAlchemy finishes it
+            if self.expands:  # not plain lists: SQLAlchemy finishes the SQL
                 expanded = self.compiled._process_parameters_for_postcompile(values)
                 sql, positions = expanded.statement, expanded.positiontup or ()
                 processors = {**processors, **expanded.processors}
@@ -203,17 +217,17 @@ class Plan:
         """IN lists: the SQL for these lengths of list is made once, then reused."""
         assert self.expanding is not None
         lengths = tuple(len(values[name]) for name in self.expanding)
-        shape = self.shapes.get(lengths)
-        if shape is None:
-            shape = self.shapes[lengths] = self._shape(values)
-        sql, slots = shape
+        expansion = self.expansions.get(lengths)
+        if expansion is None:
+            expansion = self.expansions[lengths] = self._expansion(values)
+        sql, slots = expansion
         bound = []
         for key, index, processor in slots:
             value = values[key] if index is None else values[key][index]
             bound.append(value if processor is None else processor(value))
         return sql, bound
 
-    def _shape(self, values: dict[str, Any]) -> Shape:
+    def _expansion(self, values: dict[str, Any]) -> Expansion:
         # A copy: SQLAlchemy replaces each list in the mapping it is given by its items.
         expanded = self.compiled._process_parameters_for_postcompile(dict(values))
         source = {
@@ -227,6 +241,25 @@ class Plan:
             for name in expanded.positiontup or ()
         ]
         return expanded.statement, slots
+
+
+def plan_for(
+    statement: Executable, dialect: Dialect, params: Any
+) -> tuple[Plan, list[Mapping[str, Any]] | None]:
+    """The plan for these parameters, and the parameter sets when there are several (each must
+    name the same parameters); None for one set, `params` itself (or none)."""
+    if isinstance(params, list) and params:
+        names = tuple(params[0])
+        if any(tuple(one) != names for one in params):
+            raise InvalidRequestError("a prepared statement's parameter sets differ")
+        return plan_of(statement, dialect, names), params
+    return plan_of(statement, dialect, tuple(params) if params else ()), None
+
+
+def result_of(plan: Plan, rows: Sequence[Any], rowcount: int) -> Result[Any]:
+    result = PreparedResult(plan.result_metadata, iter(rows))
+    result.rowcount = rowcount
+    return result
 
 
 _plans: dict[tuple[int, type[Dialect], tuple[str, ...]], tuple[Executable, Plan]] = {}
@@ -313,28 +346,26 @@ def default_maker(default: Any) -> Callable[[], Any]:
 
 
 def run(
-    connection: Connection, plan: Plan, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    connection: Connection, plan: Plan, params: Mapping[str, Any], sets: list[Any] | None
 ) -> Result[Any]:
-    """Run the plan on the connection's driver connection, inside its transaction: once, or
-    for each of a list of parameter sets (all with the plan's names). Several rows written and
-    nothing returned is one `executemany`; with RETURNING, one statement per set."""
+    """Run the plan on the connection's driver connection, inside its transaction: with
+    `params`, or for each of `sets` (`plan_for`): one executemany, or one statement per set
+    with RETURNING."""
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     rows: list[Any] = []
     rowcount = 0
     try:
-        if isinstance(params, Mapping):
+        if sets is None:
             rowcount = _execute(connection, cursor, plan, *plan.bind(params), rows)
-        elif plan.metadata is None and not plan.expands:
-            sets = [plan.bind(one)[1] for one in params]
-            rowcount = _execute(connection, cursor, plan, plan.sql, sets, rows, many=True)
+        elif plan.executes_many:
+            many = [plan.bind(one)[1] for one in sets]
+            rowcount = _execute(connection, cursor, plan, plan.sql, many, rows, many=True)
         else:
-            for one in params:
+            for one in sets:
                 rowcount += _execute(connection, cursor, plan, *plan.bind(one), rows)
     finally:
         cursor.close()
-    result = PreparedResult(plan.result_metadata, iter(rows))
-    result.rowcount = rowcount
-    return result
+    return result_of(plan, rows, rowcount)
 
 
 def _execute(

@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql import Executable
 
-from lugx.platform.db.prepared import default_maker, mark_detached, prepared
+from lugx.platform.db.prepared import default_maker, mark_detached, model_columns, prepared
 
 
 def insert_with_conflicts(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -87,25 +87,19 @@ async def save_changes(session: AsyncSession, row: Any) -> None:
         await session.flush()
         return
     table = cast(Table, type(row).__table__)
-    changed: dict[str, Any] = {}  # by attribute
-    names: dict[str, str] = {}  # attribute: column
-    for attr in state.mapper.column_attrs:
-        column = attr.columns[0]
-        names[attr.key] = column.name
-        added = state.attrs[attr.key].history.added
-        if added:
-            changed[attr.key] = added[0]
+    columns = list(zip(state.mapper.column_attrs.keys(), model_columns(type(row)), strict=True))
+    history = state.attrs
+    changed = {name: added[0] for name, _ in columns if (added := history[name].history.added)}
     if not changed:
         return
-    for attr in state.mapper.column_attrs:
-        onupdate = attr.columns[0].onupdate
-        if onupdate is not None and attr.key not in changed:
-            changed[attr.key] = default_maker(onupdate)()
-    (key,) = state.mapper.primary_key
-    values = {names[name]: value for name, value in changed.items()}
-    written = await session.execute(_update_by_key(table), {**values, _KEY: getattr(row, key.key)})
+    for name, column in columns:  # what the ORM's flush would also write
+        if column.onupdate is not None and name not in changed:
+            changed[name] = default_maker(column.onupdate)()
+    values = {column.name: changed[name] for name, column in columns if name in changed}
+    key = state.identity[0] if state.identity else None
+    written = await session.execute(_update_by_key(table), {**values, _KEY: key})
     if rowcount(written) != 1:  # as the ORM's flush refuses it
-        raise StaleDataError(f"{table.name} {getattr(row, key.key)} is gone; nothing was saved")
+        raise StaleDataError(f"{table.name} {key} is gone; nothing was saved")
     for name, value in changed.items():
         set_committed_value(row, name, value)
 

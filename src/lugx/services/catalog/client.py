@@ -57,7 +57,7 @@ class CatalogClient(ServiceClient):
     async def sellables(self, app_ids: list[int]) -> dict[int, Sellable]:
         """What selling these items needs of them now (status, title, type, image, USD price,
         a bundle's items and discount), by app_id: unknown ones are left out, the items of the
-        bundles among them are added. At most `operations.SELLABLES_PER_CALL` app_ids.
+        bundles among them are added. At most `schemas.SELLABLES_PER_CALL` app_ids.
         Needs a service token (`ctx.client(CatalogClient)` from shopping or purchases)."""
         if self.local is not None:
             from lugx.services.catalog import operations

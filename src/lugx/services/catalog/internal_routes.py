@@ -14,8 +14,7 @@ from lugx.platform.errors import NotFound
 from lugx.platform.listing import Ctx
 from lugx.services.catalog import operations
 from lugx.services.catalog import repository as repo
-from lugx.services.catalog.operations import SELLABLES_PER_CALL
-from lugx.services.catalog.schemas import GameManagers, Sellable
+from lugx.services.catalog.schemas import SELLABLES_PER_CALL, GameManagers, Sellable
 
 router = APIRouter(
     prefix="/internal/v1/catalog",

@@ -12,11 +12,8 @@ from lugx.platform.errors import check_size
 from lugx.platform.service import ServiceContext
 from lugx.services.catalog import repository as repo
 from lugx.services.catalog.pricing import quote
-from lugx.services.catalog.schemas import Sellable
+from lugx.services.catalog.schemas import SELLABLES_PER_CALL, Sellable
 from lugx.services.catalog.views import sellable
-
-# A full cart (shopping.service.MAX_CART_ITEMS) and then some.
-SELLABLES_PER_CALL = 200
 
 
 async def sellables(ctx: ServiceContext, app_ids: Sequence[int]) -> dict[int, Sellable]:

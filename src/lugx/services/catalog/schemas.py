@@ -34,6 +34,10 @@ Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Url = Annotated[AnyHttpUrl, Field(max_length=2048)]
 Language = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=40)]
 
+# The most app_ids one call for sellables takes: a full cart (shopping.service.MAX_CART_ITEMS)
+# and then some. Part of the catalog's internal contract, so callers split longer asks.
+SELLABLES_PER_CALL = 200
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -17,10 +17,8 @@ from lugx.platform.errors import NotFound
 from lugx.platform.service import ServiceContext
 from lugx.services import SERVICE_MODULES
 from lugx.services.catalog.client import CatalogClient
-from lugx.services.catalog.schemas import Sellable
+from lugx.services.catalog.schemas import SELLABLES_PER_CALL, Sellable
 from lugx.services.users.client import UsersClient
-
-SELLABLES_PER_CALL = 200  # the catalog's internal /sellables takes at most this many app_ids
 
 
 async def sellables(ctx: ServiceContext, app_ids: Iterable[int]) -> dict[int, Sellable]:

@@ -20,14 +20,13 @@ from sqlalchemy import (
     delete,
     false,
     func,
-    inspect,
     or_,
     select,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lugx.platform.db.prepared import detached_from, prepared
+from lugx.platform.db.prepared import detached_row, model_columns, prepared
 from lugx.platform.db.sql import insert_with_conflicts, rowcount
 from lugx.services.shopping.models import (
     Cart,
@@ -59,14 +58,8 @@ async def ensure_cart(session: AsyncSession, user_id: uuid.UUID) -> Cart:
     return cart
 
 
-def _columns_of(model: type[Any]) -> tuple[tuple[str, ...], list[Any]]:
-    """A model's attribute names and their columns, in the same order."""
-    attributes = inspect(model).column_attrs
-    return tuple(a.key for a in attributes), [a.columns[0] for a in attributes]
-
-
-_CART_KEYS, _CART_COLUMNS = _columns_of(Cart)
-_ITEM_KEYS, _ITEM_COLUMNS = _columns_of(CartItem)
+_CART_COLUMNS, _ITEM_COLUMNS = model_columns(Cart), model_columns(CartItem)
+_ITEM_ID = [column.name for column in _ITEM_COLUMNS].index("id")
 _CARTS, _ITEMS = cast(Table, Cart.__table__), cast(Table, CartItem.__table__)
 # Built once and prepared: a cart is read on every cart request and at checkout. The user's
 # cart with each of its lines, in the order they were added (one row with no line for an empty
@@ -92,13 +85,13 @@ def _cart_and_lines(rows: Sequence[Sequence[Any]]) -> tuple[Cart | None, list[Ca
     has closed)."""
     if not rows:
         return None, []
-    cart_end = len(_CART_KEYS)
-    item_end = cart_end + len(_ITEM_KEYS)
-    cart = detached_from(Cart, dict(zip(_CART_KEYS, rows[0][:cart_end], strict=True)))
+    cart_end = len(_CART_COLUMNS)
+    item_end = cart_end + len(_ITEM_COLUMNS)
+    cart = detached_row(Cart, rows[0][:cart_end])
     items = [
-        detached_from(CartItem, dict(zip(_ITEM_KEYS, row[cart_end:item_end], strict=True)))
+        detached_row(CartItem, row[cart_end:item_end])
         for row in rows
-        if row[cart_end + _ITEM_KEYS.index("id")] is not None
+        if row[cart_end + _ITEM_ID] is not None  # an empty cart's one row has no line
     ]
     return cart, items
 
