@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     # to dead-letter first), then leaves it for `lugx events requeue`.
     event_namespace: str = Field(default="lugx", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    # An event is handed to its relay in memory once its transaction commits; its outbox row
+    # is left to polls (after a crash, say) only this long after.
+    outbox_fresh_grace_seconds: float = Field(default=2.0, gt=0, le=600)
     event_max_attempts: int = Field(default=8, ge=1, le=100)
     event_relay_max_attempts: int = Field(default=20, ge=1, le=1000)
     # Published outbox rows are deleted after this long (they may hold secrets such as an

@@ -9,7 +9,10 @@ then prints `COMMITTED <event id>`. After that:
 - `mid-publish`: starts a relay whose broker never answers, prints `PUBLISHING <id>` when the
   relay holds the event, and waits there for the parent's SIGKILL;
 - `mid-handler`: delivers in process to a consumer whose handler has written its effect but
-  not committed, prints `HANDLING <id>`, and waits there for the parent's SIGKILL.
+  not committed, prints `HANDLING <id>`, and waits there for the parent's SIGKILL;
+- `fresh-mid-publish`: as a bus does while its relay runs, the transaction writes the event
+  held back for the relay's grace and hands it to the running relay after the commit; that
+  relay's broker never answers: `PUBLISHING <id>`, then the parent's SIGKILL.
 
 The tables are created by the parent; this script only declares the ones it writes.
 """
@@ -34,6 +37,7 @@ from lugx.platform.events import (
     event_tables,
     publish,
 )
+from lugx.platform.events.outbox import deliver_after_commit
 
 LEASE_SECONDS = 0.5
 
@@ -76,8 +80,35 @@ async def handler(session: AsyncSession, event: Event) -> None:
     await hang()
 
 
+async def commit_fresh(db: Database) -> None:
+    """The `fresh-mid-publish` mode: the event goes to a running relay from memory."""
+    transport = HangingTransport()
+    await transport.start()
+    relay = OutboxRelay(db, tables, transport, fresh_grace_seconds=LEASE_SECONDS)
+    running = asyncio.create_task(relay.run())
+    while not relay.takes_fresh:
+        await asyncio.sleep(0.005)
+    order_id = uuid.uuid4()
+    async with db.session(write=True) as session:
+        await session.execute(insert(orders).values(id=order_id, note="paid"))
+        event = await publish(
+            session,
+            tables,
+            producer="purchases",
+            type="OrderPaid",
+            key=str(order_id),
+            payload={},
+            due_in=relay.fresh_grace,
+        )
+        deliver_after_commit(session, relay, event)
+    say(f"COMMITTED {event.id}")
+    await running
+
+
 async def main(url: str, mode: str) -> None:
     db = Database(url)
+    if mode == "fresh-mid-publish":
+        await commit_fresh(db)
     order_id = uuid.uuid4()
     async with db.session(write=True) as session:
         await session.execute(insert(orders).values(id=order_id, note="paid"))

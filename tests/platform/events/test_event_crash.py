@@ -47,7 +47,11 @@ async def run_child_until_killed(url: str, mode: str) -> str:
         if mode != "after-commit":
             reached = (await asyncio.wait_for(proc.stdout.readline(), timeout=30)).decode().split()
             assert reached == [
-                {"mid-publish": "PUBLISHING", "mid-handler": "HANDLING"}[mode],
+                {
+                    "mid-publish": "PUBLISHING",
+                    "fresh-mid-publish": "PUBLISHING",
+                    "mid-handler": "HANDLING",
+                }[mode],
                 committed[1],
             ]
             proc.send_signal(signal.SIGKILL)
@@ -59,7 +63,9 @@ async def run_child_until_killed(url: str, mode: str) -> str:
     return committed[1]
 
 
-@pytest.mark.parametrize("mode", ["after-commit", "mid-publish", "mid-handler"])
+@pytest.mark.parametrize(
+    "mode", ["after-commit", "mid-publish", "fresh-mid-publish", "mid-handler"]
+)
 async def test_sigkilled_producer_loses_nothing_and_duplicates_nothing(
     env: EventsEnv, mode: str
 ) -> None:
@@ -80,7 +86,12 @@ async def test_sigkilled_producer_loses_nothing_and_duplicates_nothing(
     await transport.start()
     relay = OutboxRelay(env.db, env.tables, transport)
 
-    if mode != "after-commit":
+    if mode == "fresh-mid-publish":
+        # Never claimed: the grace the row was written with holds it for a moment instead.
+        assert row.attempts == 0
+        assert await relay.deliver_pending() == 0
+        await asyncio.sleep(max(0.0, (row.next_attempt_at - utcnow()).total_seconds()) + 0.05)
+    elif mode != "after-commit":
         # The dead relay's lease still holds the row for a moment, then it is due again.
         assert row.attempts == 1
         assert await relay.deliver_pending() == 0

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -15,10 +16,11 @@ from sqlalchemy import update
 from lugx.platform.db import utcnow
 from lugx.platform.events import Consumer, Event, InProcessTransport, OutboxRelay, publish
 from lugx.platform.events.admin import format_undelivered, list_undelivered, requeue_undelivered
+from lugx.platform.events.outbox import deliver_after_commit
 from lugx.platform.events.transport import EventHandler
 
 if TYPE_CHECKING:
-    from tests.platform.events.conftest import EventsEnv
+    from tests.platform.events.conftest import EventsEnv, Eventually
 
 
 class FlakyTransport:
@@ -233,6 +235,126 @@ async def test_run_delivers_at_once_when_notified_and_stops(env: EventsEnv) -> N
     finally:
         relay.stop()
         await asyncio.wait_for(task, timeout=5)
+
+
+@asynccontextmanager
+async def running(relay: OutboxRelay) -> AsyncIterator[None]:
+    """`relay.run()` in a task, up to the point where it takes fresh events; stopped after."""
+    task = asyncio.create_task(relay.run())
+    try:
+        while not relay.takes_fresh:
+            await asyncio.sleep(0.005)
+        yield
+    finally:
+        relay.stop()
+        await asyncio.wait_for(task, timeout=5)
+
+
+async def add_fresh(env: EventsEnv, relay: OutboxRelay, count: int) -> list[Event]:
+    """What EventBus.publish does while its relay runs: rows held back for the grace, the
+    events handed to the relay after the commit."""
+    events = []
+    async with env.db.session(write=True) as session:
+        for n in range(count):
+            event = await publish(
+                session,
+                env.tables,
+                producer="shop",
+                type="OrderPaid",
+                key=f"k{n}",
+                payload={"note": f"n{n}"},
+                due_in=relay.fresh_grace,
+            )
+            deliver_after_commit(session, relay, event)
+            events.append(event)
+    return events
+
+
+async def test_fresh_events_are_published_from_memory_without_a_claim(
+    env: EventsEnv, eventually: Eventually
+) -> None:
+    transport = FlakyTransport(failures=0)
+    relay = OutboxRelay(env.db, env.tables, transport, poll_seconds=30)
+    async with running(relay):
+        events = await add_fresh(env, relay, 3)
+
+        async def published() -> bool:
+            return (
+                await env.count(env.tables.outbox, env.tables.outbox.c.published_at.is_not(None))
+                == 3
+            )
+
+        await eventually(published, 5.0)
+    assert [e.id for e in transport.published] == [e.id for e in events]  # in commit order
+    rows = await env.rows(env.tables.outbox)
+    assert [r.attempts for r in rows] == [0, 0, 0]  # never claimed
+    assert all(r.last_error is None for r in rows)
+
+
+async def test_a_fresh_row_waits_out_its_grace_before_a_poll_takes_it(env: EventsEnv) -> None:
+    """The process died between the commit and the hand-over: no poll (of another relay, or
+    of this one restarted) publishes the row during the grace; after it, one does."""
+    relay = OutboxRelay(env.db, env.tables, FlakyTransport(failures=0), fresh_grace_seconds=30)
+    async with env.db.session(write=True) as session:
+        (event,) = [
+            await publish(
+                session,
+                env.tables,
+                producer="shop",
+                type="OrderPaid",
+                key="k",
+                payload={},
+                due_in=relay.fresh_grace,
+            )
+        ]
+    (row,) = await env.rows(env.tables.outbox)
+    assert 29 < (row.next_attempt_at - row.occurred_at).total_seconds() <= 30
+    other = FlakyTransport(failures=0)
+    assert await OutboxRelay(env.db, env.tables, other).deliver_pending() == 0
+    await make_due(env)
+    assert await OutboxRelay(env.db, env.tables, other).deliver_pending() == 1
+    assert [e.id for e in other.published] == [event.id]
+
+
+async def test_a_failed_fresh_publish_backs_off_and_is_retried_by_a_poll(
+    env: EventsEnv, eventually: Eventually
+) -> None:
+    transport = FlakyTransport(failures=1)
+    relay = OutboxRelay(env.db, env.tables, transport, poll_seconds=30, backoff_base=10.0)
+    async with running(relay):
+        (event,) = await add_fresh(env, relay, 1)
+
+        async def failed() -> bool:
+            rows = await env.rows(env.tables.outbox)
+            return rows[0].last_error is not None
+
+        await eventually(failed, 5.0)
+    (row,) = await env.rows(env.tables.outbox)
+    assert row.attempts == 1
+    assert row.published_at is None
+    assert row.last_error == "ConnectionError: broker down (call 1)"
+    assert 9 < (row.next_attempt_at - utcnow()).total_seconds() <= 12.5
+    assert await relay.deliver_pending() == 0  # backing off
+    await make_due(env)
+    assert await relay.deliver_pending() == 1
+    assert [e.id for e in transport.published] == [event.id]
+    (row,) = await env.rows(env.tables.outbox)
+    assert (row.attempts, row.last_error) == (2, None)
+    assert row.published_at is not None
+
+
+async def test_stop_publishes_the_fresh_events_already_committed(env: EventsEnv) -> None:
+    transport = FlakyTransport(failures=0)
+    relay = OutboxRelay(env.db, env.tables, transport, poll_seconds=30)
+    task = asyncio.create_task(relay.run())
+    while not relay.takes_fresh:
+        await asyncio.sleep(0.005)
+    events = await add_fresh(env, relay, 2)
+    relay.stop()  # before the loop has woken for them
+    assert not relay.takes_fresh
+    await asyncio.wait_for(task, timeout=5)
+    assert [e.id for e in transport.published] == [e.id for e in events]
+    assert await env.count(env.tables.outbox, env.tables.outbox.c.published_at.is_(None)) == 0
 
 
 async def test_purge_published_keeps_recent_and_unpublished_rows(env: EventsEnv) -> None:

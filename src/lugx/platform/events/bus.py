@@ -75,6 +75,7 @@ class EventBus:
             backoff_base=settings.event_backoff_base_seconds,
             backoff_max=settings.event_backoff_max_seconds,
             retention=timedelta(hours=settings.outbox_retention_hours),
+            fresh_grace_seconds=settings.outbox_fresh_grace_seconds,
         )
         self._subscribed = False
         self._relay_task: asyncio.Task[None] | None = None
@@ -89,8 +90,10 @@ class EventBus:
         payload: dict[str, Any],
         version: int = 1,
     ) -> Event:
-        """Write an event to this service's outbox in `session`'s transaction. The relay is
-        woken as soon as that transaction commits; nothing is sent if it rolls back."""
+        """Write an event to this service's outbox in `session`'s transaction. Once that
+        transaction commits, the relay gets the event itself (or, if the relay is not running,
+        a poll finds the row); nothing is sent if it rolls back."""
+        fresh = self.relay.takes_fresh
         event = await outbox.publish(
             session,
             self.tables,
@@ -99,8 +102,12 @@ class EventBus:
             key=key,
             payload=payload,
             version=version,
+            due_in=self.relay.fresh_grace if fresh else None,
         )
-        outbox.notify_after_commit(session, self.notify)
+        if fresh:
+            outbox.deliver_after_commit(session, self.relay, event)
+        else:
+            outbox.notify_after_commit(session, self.notify)
         return event
 
     def notify(self) -> None:

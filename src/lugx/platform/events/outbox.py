@@ -7,7 +7,8 @@ event vanishes with the change; if the process dies after the commit, the relay 
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,13 @@ from lugx.platform.events.tables import EventTables
 from lugx.platform.events.transport import Notify
 
 _NOTIFIED_KEY = "lugx.events.notified"
+_FRESH_KEY = "lugx.events.fresh"
+
+
+class FreshEvents(Protocol):
+    """What takes events straight after their commit (an `OutboxRelay`)."""
+
+    def committed(self, events: list[Event]) -> None: ...
 
 
 async def publish(
@@ -30,21 +38,27 @@ async def publish(
     key: str,
     payload: dict[str, Any],
     version: int = 1,
+    due_in: timedelta | None = None,
 ) -> Event:
     """Add an event to the outbox in `session`'s transaction and return it.
 
     The returned event is what consumers will receive: its payload has been through JSON.
+    `due_in`: how long no relay's poll may take the row, because the caller hands the event to
+    its relay in memory once the transaction commits (`deliver_after_commit`).
     """
     as_json = orjson.dumps(payload, option=orjson.OPT_UTC_Z)
     event = Event(
         type=type, version=version, producer=producer, key=key, payload=plain_object(as_json)
     )
-    await session.execute(insert_of(tables.outbox), outbox_row(event, as_json))
+    row = outbox_row(event, as_json)
+    if due_in is not None:
+        row["next_attempt_at"] = event.occurred_at + due_in
+    await session.execute(insert_of(tables.outbox), row)
     return event
 
 
 def outbox_row(event: Event, payload_json: bytes | None = None) -> dict[str, Any]:
-    """The outbox row of `event` (`payload_json`: its payload already as JSON)."""
+    """The outbox row of `event` (`payload_json`: its payload already as JSON), due at once."""
     return {
         "id": event.id,
         "type": event.type,
@@ -85,3 +99,20 @@ def notify_after_commit(session: AsyncSession, notify: Notify) -> None:
         notify()
 
     after_commit(session, _notify)
+
+
+def deliver_after_commit(session: AsyncSession, relay: FreshEvents, event: Event) -> None:
+    """Hand `event` to `relay` once the session's unit of work commits (not on rollback): the
+    relay publishes it from memory, without reading or claiming its row first. The events of
+    one unit of work go over together, in the order they were written."""
+    pending: dict[FreshEvents, list[Event]] = session.info.setdefault(_FRESH_KEY, {})
+    events = pending.get(relay)
+    if events is not None:
+        events.append(event)
+        return
+    events = pending[relay] = [event]
+
+    async def _hand_over() -> None:
+        relay.committed(events)
+
+    after_commit(session, _hand_over)

@@ -1,13 +1,23 @@
 """The outbox relay: publishes committed outbox rows through a transport, at least once.
 
-One pass (`deliver_pending`):
+Events come two ways.
+
+*Fresh* (`committed`, `deliver_fresh`): the bus writes an event's row due only `fresh_grace`
+from now and, once the transaction commits, hands the event itself to the relay, which
+publishes it from memory and stamps `published_at`: one write transaction, no read and no claim.
+No poll, here or in another process, takes the row during the grace, so nobody else publishes it
+meanwhile. If the process dies first, the row falls due when the grace ends and a poll takes it.
+
+*Polled* (`deliver_pending`, every `poll_seconds`, and at start): whatever is due, which is
+what a dead process left, what failed and waits out its backoff, and what was written while the
+relay was not running. One pass:
 1. *claim*: in a short write transaction, take the due unpublished rows in order (on PostgreSQL
    `FOR UPDATE SKIP LOCKED`, so several relays share the work without waiting on each other),
    count the attempt and push `next_attempt_at` one lease ahead;
 2. *publish* each row, outside any transaction: no database lock is held while a broker or an
    in-process handler works (a service may consume its own events on the same database);
 3. *settle*: stamp `published_at` on the successes; give each failure its error and a
-   `next_attempt_at` with exponential backoff and jitter.
+   `next_attempt_at` with exponential backoff and jitter (a fresh event's failure likewise).
 
 If the process dies between 1 and 3 the lease runs out and the rows are claimed again: the
 event is published twice and the consumers' inboxes absorb the duplicate. A row whose attempts
@@ -34,6 +44,7 @@ from lugx.platform.db import Database, utcnow
 from lugx.platform.db.prepared import prepared
 from lugx.platform.db.sql import rowcount
 from lugx.platform.events.dead_letters import error_text
+from lugx.platform.events.envelope import Event
 from lugx.platform.events.outbox import event_from_row
 from lugx.platform.events.tables import EventTables
 from lugx.platform.events.transport import Transport
@@ -50,6 +61,7 @@ class _RelayStatements:
     lease: Update
     hand_back: Update
     published: Update
+    failed: Update
 
     @classmethod
     def of(cls, outbox: Table, max_attempts: int, dialect: str) -> _RelayStatements:
@@ -73,15 +85,36 @@ class _RelayStatements:
                 .where(ids)
                 .values(attempts=outbox.c.attempts + 1, next_attempt_at=bindparam("until"))
             ),
+            # Rows not tried go back due at once; a claimed one gives its attempt back.
             hand_back=prepared(
                 update(outbox)
                 .where(ids)
-                .values(attempts=outbox.c.attempts - 1, next_attempt_at=bindparam("now"))
+                .values(
+                    attempts=outbox.c.attempts - bindparam("claimed"),
+                    next_attempt_at=bindparam("now"),
+                )
             ),
             published=prepared(
                 update(outbox).where(ids).values(published_at=bindparam("now"), last_error=None)
             ),
+            failed=prepared(
+                update(outbox)
+                .where(outbox.c.id == bindparam("row_id"))
+                .values(
+                    attempts=bindparam("attempts"),
+                    next_attempt_at=bindparam("retry_at"),
+                    last_error=bindparam("error"),
+                )
+            ),
         )
+
+
+@dataclass(frozen=True)
+class _Failure:
+    row_id: Any
+    type: str
+    attempts: int  # made so far, this one included
+    error: Exception
 
 
 class OutboxRelay:
@@ -99,6 +132,7 @@ class OutboxRelay:
         batch_size: int = 100,
         retention: timedelta | None = None,
         purge_interval_seconds: float = 3600.0,
+        fresh_grace_seconds: float = 2.0,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -115,12 +149,30 @@ class OutboxRelay:
         self.retention = retention
         self.purge_interval = purge_interval_seconds
         self._next_purge = 0.0
+        # How long a fresh event's row waits before a poll may take it: far longer than the
+        # relay takes to publish it from memory, short enough to pick up soon after a crash.
+        self.fresh_grace = timedelta(seconds=fresh_grace_seconds)
+        self._fresh: list[Event] = []
+        self._poll_now = False
+        self._running = False
         self._wake = asyncio.Event()
         self._stopping = False
         self._pass_lock = asyncio.Lock()
 
+    @property
+    def takes_fresh(self) -> bool:
+        """Whether an event written now will be taken from memory after its commit (the loop
+        runs); if not, its row is due at once for a poll."""
+        return self._running and not self._stopping
+
+    def committed(self, events: list[Event]) -> None:
+        """Events whose rows were written with `fresh_grace` and have just committed."""
+        self._fresh.extend(events)
+        self._wake.set()
+
     def notify(self) -> None:
-        """Deliver now rather than at the next poll (called after a commit that published)."""
+        """Poll now rather than at the next interval (rows written without the fresh path)."""
+        self._poll_now = True
         self._wake.set()
 
     def stop(self) -> None:
@@ -129,48 +181,80 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
-        """Deliver until `stop()`: at once when notified, else every `poll_seconds`. A `stop()`
-        that comes before the loop begins still counts."""
+        """Deliver until `stop()`: fresh events as soon as they commit; a poll when notified,
+        after a full batch and every `poll_seconds`. A `stop()` that comes before the loop
+        begins still counts."""
+        self._running = True
+        next_poll = 0.0  # the first pass polls: what an earlier run left behind
         try:
             while not self._stopping:
                 self._wake.clear()
-                delivered = 0
                 try:
-                    delivered = await self.deliver_pending(self.batch_size)
-                    await self._purge_when_due()
+                    if self._fresh:
+                        await self.deliver_fresh()
+                    if self._poll_now or time.monotonic() >= next_poll:
+                        self._poll_now = False
+                        delivered = await self.deliver_pending(self.batch_size)
+                        next_poll = time.monotonic() + self.poll_seconds
+                        if delivered >= self.batch_size:
+                            self._poll_now = True  # a full batch: more may be waiting
+                        await self._purge_when_due()
                 except Exception:
                     # The database may be briefly unavailable; the next pass tries again.
                     log.exception("outbox relay pass failed")
-                if delivered >= self.batch_size or self._stopping:
-                    continue  # a full batch: more may be waiting
+                    next_poll = time.monotonic() + self.poll_seconds
+                if self._stopping or self._fresh or self._poll_now:
+                    continue
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                    wait = max(0.0, next_poll - time.monotonic())
+                    await asyncio.wait_for(self._wake.wait(), timeout=wait)
+            if self._fresh:  # committed before stop() was asked: out now, not after the grace
+                try:
+                    await self.deliver_fresh()
+                except Exception:
+                    log.exception("outbox relay pass failed")
         finally:
+            self._running = False
             self._stopping = False  # ready for a later run
+
+    async def deliver_fresh(self) -> int:
+        """Publish the events handed over by `committed`, from memory. Returns how many."""
+        async with self._pass_lock:
+            events, self._fresh = self._fresh, []
+            if events:
+                await self._publish_all([(event.id, 0, event) for event in events], claimed=False)
+            return len(events)
 
     async def deliver_pending(self, limit: int = 100) -> int:
         """One pass. Returns how many events were claimed (published or not)."""
         async with self._pass_lock:  # one pass at a time per relay; other relays use row locks
             rows = await self._claim(limit)
-            if not rows:
-                return 0
-            published: list[Any] = []
-            failed: list[tuple[Any, Exception]] = []
-            try:
-                for row in rows:
-                    try:
-                        await self.transport.publish(event_from_row(row))
-                    except Exception as exc:
-                        failed.append((row, exc))
-                    else:
-                        published.append(row.id)
-            finally:
-                # Also on cancellation (shutdown): rows not yet tried are handed back at once
-                # instead of waiting for their lease to run out.
-                tried = set(published) | {row.id for row, _exc in failed}
-                untried = [row.id for row in rows if row.id not in tried]
-                await self._settle(published, failed, untried)
+            if rows:
+                # The claim counted an attempt: row.attempts + 1 of them now.
+                await self._publish_all(
+                    [(row.id, row.attempts + 1, event_from_row(row)) for row in rows],
+                    claimed=True,
+                )
             return len(rows)
+
+    async def _publish_all(self, taken: list[tuple[Any, int, Event]], *, claimed: bool) -> None:
+        """Publish each (row id, attempts made, event) in order, then settle them all."""
+        published: list[Any] = []
+        failed: list[_Failure] = []
+        try:
+            for row_id, attempts, event in taken:
+                try:
+                    await self.transport.publish(event)
+                except Exception as exc:
+                    failed.append(_Failure(row_id, event.type, max(attempts, 1), exc))
+                else:
+                    published.append(row_id)
+        finally:
+            # Also on cancellation (shutdown): rows not yet tried are handed back at once
+            # instead of waiting for their lease (or grace) to run out.
+            tried = set(published) | {failure.row_id for failure in failed}
+            untried = [row_id for row_id, _attempts, _event in taken if row_id not in tried]
+            await self._settle(published, failed, untried, claimed=claimed)
 
     def backoff(self, attempts: int) -> timedelta:
         """Delay before attempt `attempts + 1`: base * 2^(attempts-1), plus up to 25% jitter so
@@ -214,38 +298,51 @@ class OutboxRelay:
         return rows
 
     async def _settle(
-        self, published: list[Any], failed: list[tuple[Any, Exception]], untried: list[Any]
+        self,
+        published: list[Any],
+        failed: list[_Failure],
+        untried: list[Any],
+        *,
+        claimed: bool,
     ) -> None:
-        outbox = self.tables.outbox
         now = utcnow()
         statements = self._statements
         async with self.db.session(write=True) as session:
             if untried:
-                await session.execute(statements.hand_back, {"ids": untried, "now": now})
+                back = {"ids": untried, "now": now, "claimed": int(claimed)}
+                await session.execute(statements.hand_back, back)
             if published:
                 await session.execute(statements.published, {"ids": published, "now": now})
-            for row, exc in failed:
-                attempts = row.attempts + 1  # as counted by the claim
+            if failed:
                 await session.execute(
-                    update(outbox)
-                    .where(outbox.c.id == row.id)
-                    .values(
-                        next_attempt_at=self._next_attempt(now, attempts),
-                        last_error=error_text(exc),
-                    )
+                    statements.failed,
+                    [
+                        {
+                            "row_id": failure.row_id,
+                            "attempts": failure.attempts,
+                            "retry_at": self._next_attempt(now, failure.attempts),
+                            "error": error_text(failure.error),
+                        }
+                        for failure in failed
+                    ],
                 )
-        for row, exc in failed:
-            attempts = row.attempts + 1
-            fields = {"event_id": str(row.id), "event_type": row.type, "attempts": attempts}
-            if attempts >= self.max_attempts:
+        for failure in failed:
+            fields = {
+                "event_id": str(failure.row_id),
+                "event_type": failure.type,
+                "attempts": failure.attempts,
+            }
+            if failure.attempts >= self.max_attempts:
                 log.error(
                     "outbox event not delivered; giving up until an operator requeues it",
-                    error=error_text(exc),
+                    error=error_text(failure.error),
                     **fields,
                 )
             else:
                 log.warning(
-                    "outbox event delivery failed, will retry", error=error_text(exc), **fields
+                    "outbox event delivery failed, will retry",
+                    error=error_text(failure.error),
+                    **fields,
                 )
 
     def _next_attempt(self, now: datetime, attempts: int) -> datetime:
