@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 from collections.abc import AsyncIterator
 
@@ -13,7 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from lugx.platform.bootstrap import Platform
-from lugx.platform.clients import Clients
+from lugx.platform.clients import Clients, side_by_side
 from lugx.platform.errors import NotFound, ServiceUnavailable
 from lugx.platform.observability import request_id_var
 from lugx.platform.settings import Settings
@@ -153,3 +154,33 @@ async def test_a_service_in_this_process_runs_its_operations_directly(
     assert refused.value.code == "thing-not-found"
     with pytest.raises(ServiceUnavailable, match="The catalog service failed"):
         await catalog.run_local(breaks)
+
+
+async def test_calls_go_side_by_side_only_over_the_network(
+    platform: Platform, settings: Settings
+) -> None:
+    """Embedded, the calls of `side_by_side` take turns (each done before the next starts);
+    distributed, they run at once: two calls that each wait for the other finish."""
+    shopping = platform.runtimes["shopping"].ctx
+    assert not shopping.remote("catalog", "purchases")
+    assert Clients(settings).in_process("catalog") is False
+
+    started: list[str] = []
+    both = asyncio.Barrier(2)
+
+    async def call(name: str, *, meet: bool) -> str:
+        started.append(name)
+        if meet:
+            await asyncio.wait_for(both.wait(), timeout=5)  # needs the other call running
+        else:
+            await asyncio.sleep(0.01)
+        started.append(f"{name} done")
+        return name
+
+    in_turn = await side_by_side(False, call("a", meet=False), call("b", meet=False))
+    assert in_turn == ["a", "b"]
+    assert started == ["a", "a done", "b", "b done"]
+    started.clear()
+    together = await side_by_side(True, call("a", meet=True), call("b", meet=True))
+    assert together == ["a", "b"]
+    assert started[:2] == ["a", "b"]

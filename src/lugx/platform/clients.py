@@ -15,6 +15,7 @@ ServiceUnavailable. See docs/commerce.md."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 
@@ -48,6 +49,16 @@ _ERRORS: dict[int, type[LugxError]] = {
     404: NotFound,
     409: Conflict,
 }
+
+
+async def side_by_side(over_network: bool, *calls: Awaitable[Any]) -> list[Any]:
+    """Await `calls`, together when any of them goes over the network (`over_network`), one
+    after the other when they all run in this process: there they would take turns on the one
+    loop anyway, and gathering them only adds a task per call (about 5 % of an embedded
+    checkout journey)."""
+    if over_network:
+        return list(await asyncio.gather(*calls))
+    return [await call for call in calls]
 
 
 class Caller(Protocol):
@@ -170,6 +181,10 @@ class Clients:
         self._apps[service] = app
         if ctx is not None:
             self._contexts[service] = ctx
+
+    def in_process(self, *services: str) -> bool:
+        """Whether calls to all these services stay in this process (the embedded wiring)."""
+        return all(service in self._apps for service in services)
 
     def http(self, service: str) -> httpx.AsyncClient:
         """An httpx client of the service over HTTP (where it runs, from LUGX_SERVICE_URLS),

@@ -92,6 +92,11 @@ class ServiceContext:
             client_type, service_token=partial(self.service_tokens.issue, self.name)
         )
 
+    def remote(self, *services: str) -> bool:
+        """Whether a call to one of these services goes over the network (the distributed
+        wiring), and so is worth making side by side with another (`clients.side_by_side`)."""
+        return not self.clients.in_process(*services)
+
 
 class ServiceRuntime:
     def __init__(self, spec: ServiceSpec, wiring: Wiring) -> None:

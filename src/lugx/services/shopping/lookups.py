@@ -8,11 +8,11 @@ items come with them), purchases once per future owner (the buyer, each gift's r
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from lugx.platform.clients import side_by_side
 from lugx.platform.errors import NotFound
 from lugx.platform.service import ServiceContext
 from lugx.services import SERVICE_MODULES
@@ -123,7 +123,11 @@ async def learn(
         await _ask_catalog(ctx, known, new)
         await _ask_purchases(ctx, known, lines)
     else:
-        await asyncio.gather(_ask_catalog(ctx, known, new), _ask_purchases(ctx, known, lines))
+        await side_by_side(
+            ctx.remote("catalog", "purchases"),
+            _ask_catalog(ctx, known, new),
+            _ask_purchases(ctx, known, lines),
+        )
         if _unasked(known, lines):  # a line was a bundle after all: ask about its items
             await _ask_purchases(ctx, known, lines)
     return known
@@ -138,7 +142,9 @@ async def _ask_catalog(ctx: ServiceContext, known: Known, app_ids: set[int]) -> 
 async def _ask_purchases(ctx: ServiceContext, known: Known, lines: list[Line]) -> None:
     wanted = _unasked(known, lines)
     owners = list(wanted)
-    answers = await asyncio.gather(*(owned(ctx, owner, wanted[owner]) for owner in owners))
+    answers = await side_by_side(
+        ctx.remote("purchases"), *(owned(ctx, owner, wanted[owner]) for owner in owners)
+    )
     for owner, found in zip(owners, answers, strict=True):
         known.asked_owned.setdefault(owner, set()).update(wanted[owner])
         known.owned.setdefault(owner, set()).update(found)

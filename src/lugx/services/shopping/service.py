@@ -10,7 +10,6 @@ another tab), and the answer is built from what was asked and written, not read 
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import datetime, timedelta
 
@@ -18,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.platform.auth import Principal
+from lugx.platform.clients import side_by_side
 from lugx.platform.db.sql import insert_new
 from lugx.platform.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from lugx.platform.service import ServiceContext
@@ -175,7 +175,9 @@ async def view_cart(
     """The cart now: its lines read at once, then the catalog, purchases and the coupon asked
     side by side."""
     cart, items = await repo.cart_with_items(session, user_id)
-    known, coupon = await asyncio.gather(learn(ctx, user_id, items), _coupon_of(session, cart))
+    known, coupon = await side_by_side(
+        ctx.remote("catalog", "purchases"), learn(ctx, user_id, items), _coupon_of(session, cart)
+    )
     return cart_read(cart, price_lines(user_id, items, known), coupon, now)
 
 
@@ -217,7 +219,12 @@ async def _learn_addition(
     learning = lookups.learn(ctx, [*_asks(principal.user_id, items), adding])
     if body.gift_for is None:
         return await learning, True
-    return await asyncio.gather(learning, lookups.user_exists(ctx, body.gift_for))
+    known, exists = await side_by_side(
+        ctx.remote("catalog", "purchases", "users"),
+        learning,
+        lookups.user_exists(ctx, body.gift_for),
+    )
+    return known, exists
 
 
 def _vetted(known: Known, body: CartItemAdd, owner: uuid.UUID, recipient_exists: bool) -> Sellable:
