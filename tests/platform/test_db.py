@@ -154,6 +154,42 @@ async def test_after_commit_runs_only_once_committed(db: Database) -> None:
     assert seen == ["committed:['kept']"]
 
 
+async def test_after_commit_work_runs_once_the_unit_of_work_let_go(db: Database) -> None:
+    """The callbacks run after the connection and the write lock are given back: one can
+    write on the same database (inside the lock, SQLite's would wait for itself forever)."""
+
+    async def follow_up() -> None:
+        async with db.session() as session:
+            session.add(Counter(name="follow-up"))
+
+    async with db.session() as session:
+        session.add(Counter(name="first"))
+        after_commit(session, follow_up)
+    async with db.session(write=False) as session:
+        names = (await session.execute(select(Counter.name))).scalars().all()
+    assert sorted(names) == ["first", "follow-up"]
+
+
+async def test_a_failed_commit_rolls_back_and_lets_go(db: Database) -> None:
+    """A commit that fails (a deferred constraint, a dead connection) is rolled back and raised;
+    the lock and the connection are given back, so the next unit of work goes on."""
+    async with db.session() as session:
+        session.add(Counter(name="taken"))
+
+    async def clash() -> None:
+        async with db.session() as session:
+            session.add(Counter(name="taken"))  # flushed at commit: a unique violation
+
+    for _ in range(3):  # more than once: nothing was left held
+        with pytest.raises(IntegrityError):
+            await asyncio.wait_for(clash(), timeout=5)
+    async with db.session() as session:
+        session.add(Counter(name="next"))
+    async with db.session(write=False) as session:
+        names = (await session.execute(select(Counter.name))).scalars().all()
+    assert sorted(names) == ["next", "taken"]
+
+
 async def test_insert_new_writes_one_row_without_a_flush(db: Database) -> None:
     """The object gets its defaults, belongs to the session afterwards (a change to it is an
     UPDATE), and a unique key says no: IntegrityError, or False with `unless_taken`."""
