@@ -412,8 +412,8 @@ NOW = prepared(select(func.now().label("now")))  # a transaction's start time, o
 async def test_postgres_reads_run_outside_a_transaction_and_writes_inside_one() -> None:
     """A read unit of work sends no BEGIN (now() moves between its statements: each is its own
     transaction); a write's statements share one transaction (now() stands still), and so do a
-    long read's (the catalog's search sets SET LOCAL in it); every way the connection is back
-    in the pool afterwards, without a transaction."""
+    long read's (the catalog's search sets SET LOCAL in it); every way the connection is given
+    back afterwards without a transaction, kept for the next unit of work."""
     db = await database_on("postgresql", Path(), "prepared", Base.metadata)
     pool = db.writer.sync_engine.pool
     try:
@@ -427,13 +427,62 @@ async def test_postgres_reads_run_outside_a_transaction_and_writes_inside_one() 
                 await asyncio.sleep(0.01)
                 second = (await session.execute(NOW)).scalar_one()
             assert (second > first) is moves, f"write={write}, long={long}"
-            assert pool.checkedout() == 0  # type: ignore[attr-defined]
+            assert _kept_idle(db) == pool.checkedout() == 1  # type: ignore[attr-defined]
         with pytest.raises(IntegrityError):  # a write that fails: rolled back, connection back
             await _insert_twice(db, "kept-out")
-        assert pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert _kept_idle(db) == pool.checkedout() == 1  # type: ignore[attr-defined]
         assert "kept-out" not in await _codes(db)
     finally:
         await db.dispose()
+
+
+def _kept_idle(db: Database) -> int:
+    """How many connections the Database keeps between units of work; each must be idle."""
+    assert db._kept is not None
+    kept = [connection for connection, _since in db._kept._idle]
+    for connection in kept:
+        adapter: Any = connection.sync_connection.connection.dbapi_connection  # type: ignore[union-attr]
+        assert not connection.in_transaction()
+        assert adapter._transaction is None
+        assert adapter.isolation_level != "autocommit"  # a read's setting does not outlive it
+    return len(kept)
+
+
+@ONLY_POSTGRES
+async def test_postgres_keeps_connections_between_units_of_work() -> None:
+    """A unit of work gets the connection the last one gave back (no trip through the pool);
+    at most pool_size wait; one that fails its statement is not kept."""
+    db = await database_on("postgresql", Path(), "kept", Base.metadata, pool_size=2)
+    pid_of = text("SELECT pg_backend_pid()")
+    try:
+        async with db.session(write=False) as session:
+            first = await session.scalar(pid_of)
+        async with db.session() as session:
+            assert await session.scalar(pid_of) == first
+
+        async def hold(ready: asyncio.Event, go: asyncio.Event) -> None:
+            async with db.session(write=False) as session:
+                await session.scalar(pid_of)
+                ready.set()
+                await go.wait()
+
+        go = asyncio.Event()
+        readies = [asyncio.Event() for _ in range(4)]
+        holders = [asyncio.create_task(hold(ready, go)) for ready in readies]
+        for ready in readies:
+            await ready.wait()  # four at once: two kept, two more from the pool
+        go.set()
+        await asyncio.gather(*holders)
+        assert _kept_idle(db) == 2
+        assert db.writer.sync_engine.pool.checkedout() == 2  # type: ignore[attr-defined]
+
+        with pytest.raises(DBAPIError):
+            async with db.session() as session:
+                await session.execute(text("SELECT 1/0"))
+        assert _kept_idle(db) == 2  # rolled back: kept again, without its transaction
+    finally:
+        await db.dispose()
+    assert db.writer.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
 
 
 async def test_sqlite_reads_run_outside_a_transaction_and_writes_inside_one(

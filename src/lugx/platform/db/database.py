@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 
 from lugx.platform.db.inline_session import HeldConnections, InlineSession
-from lugx.platform.db.pg_session import LentConnection, PgSession
+from lugx.platform.db.pg_session import KeptConnections, LentConnection, PgSession
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # About SQLite's own default (1,000 WAL pages) for transactions of a few pages each.
@@ -224,6 +224,7 @@ class Database:
         self._write_lock: asyncio.Lock | None = None
         self._read_slots: asyncio.Semaphore | None = None
         self._checkpoints: WalCheckpoints | None = None
+        self._kept: KeptConnections | None = None
         if self.sqlite:
             file = _sqlite_file(url)
             self.writer = _sqlite_engine(url, writer=True, pool_size=1, echo=echo)
@@ -245,6 +246,9 @@ class Database:
                 url, echo=echo, pool_size=pool_size, max_overflow=pool_size
             )
             _ping_when_idle(self.writer.sync_engine, ping_after_idle_seconds)
+            self._kept = KeptConnections(
+                self.writer, size=pool_size, ping_after=ping_after_idle_seconds
+            )
             self._sessions = _async_sessions(self.writer)
 
     def session_engine(self, *, write: bool) -> Engine:
@@ -295,6 +299,8 @@ class Database:
     async def dispose(self) -> None:
         if self._checkpoints is not None:
             await self._checkpoints.wait()
+        if self._kept is not None:
+            await self._kept.close()
         for engine in {self.writer, self.reader}:
             await engine.dispose()
         for held in self._held or ():
@@ -328,12 +334,13 @@ class UnitOfWork:
 
     async def __aenter__(self) -> AsyncSession:
         db = self._db
-        if db._held is None:
+        if db._kept is not None:
             # A long read may set what its transaction plans with (SET LOCAL): it keeps one.
             transaction = self._write or self._long
-            self._lent = LentConnection(await db.writer.connect(), transaction=transaction)
+            self._lent = LentConnection(await db._kept.take(), transaction=transaction)
             self._session = PgSession(self._lent)
         elif self._write or not (self._long and db._long_reads):
+            assert db._held is not None
             gate = db._write_lock if self._write else db._read_slots
             assert gate is not None
             await gate.acquire()
@@ -387,7 +394,7 @@ class UnitOfWork:
         self._release_gate()
         if self._lent is not None:
             lent, self._lent = self._lent, None
-            await lent.close()
+            await lent.close(keep=self._db._kept.keep if self._db._kept is not None else None)
 
     def _release_gate(self) -> None:
         if self._gate is not None:
