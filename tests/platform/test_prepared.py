@@ -33,6 +33,7 @@ from sqlalchemy.sql import Executable
 
 from lugx.platform.db import Database, Timestamps, UTCDateTime, UUIDPrimaryKey, new_metadata, utcnow
 from lugx.platform.db.inline_session import InlineSession
+from lugx.platform.db.pg_session import PgSession
 from lugx.platform.db.prepared import detached, prepared
 from lugx.platform.db.sql import rowcount, save_changes
 from tests.platform.databases import BACKENDS, ONLY_POSTGRES, database_on
@@ -300,22 +301,22 @@ async def test_prepared_dml_on_an_orm_class_runs_when_told_not_to_synchronize(
     assert statuses == {"a": "closed", "b": "open"}
 
 
-async def test_sqlite_makes_an_orm_session_only_when_the_orm_is_used(
-    sqlite_db: Database,
-) -> None:
-    """Prepared statements alone need no ORM Session; `add` makes one, its row flushed before
-    a prepared read of the same unit of work, and committed."""
-    async with sqlite_db.session() as session:
-        assert isinstance(session, InlineSession)
+async def test_an_orm_session_is_made_only_when_the_orm_is_used(db: Database) -> None:
+    """Prepared statements alone need no ORM Session (on either database); `add` makes one,
+    its row flushed before a prepared read of the same unit of work, and committed."""
+    async with db.session() as session:
+        assert isinstance(session, InlineSession | PgSession)
         await session.execute(INSERT, {"code": "a"})
         assert len((await session.execute(PREPARED_READ)).all()) == 1
         assert session._orm is None
-    async with sqlite_db.session() as session:
-        assert isinstance(session, InlineSession)
+        session.info["seen"] = True  # the unit of work's own, with or without an ORM session
+        assert session._orm is None
+    async with db.session() as session:
+        assert isinstance(session, InlineSession | PgSession)
         session.add(Ticket(code="orm"))
         assert [row.code for row in (await session.execute(PREPARED_READ)).all()] == ["a", "orm"]
         assert session._orm is not None
-    assert await _codes(sqlite_db) == ["a", "orm"]
+    assert await _codes(db) == ["a", "orm"]
 
 
 @pytest.mark.parametrize("failure", ["raised", "integrity"])

@@ -8,8 +8,9 @@ its plan, awaited straight on the adapter's cursor coroutine: the same driver ca
 would make (asyncpg's prepared statement cache, BEGIN on first use, the same errors), with
 SQLAlchemy's bind and result processors and its cursor events.
 
-The unit of work is the connection's transaction, begun by the Database; the ORM session joins
-it (`rollback_only`: the session never commits it) and is only driven when something used it.
+The unit of work is the connection's transaction, begun by the Database; an ORM session is made
+only when something uses the ORM (as `InlineSession` does on SQLite), and joins it
+(`rollback_only`: the session never commits it).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, util
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.util import greenlet_spawn
 
 from lugx.platform.db.prepared import Plan, is_prepared, plan_for, processed_rows, result_of
@@ -33,10 +35,42 @@ class PgSession(AsyncSession):
     commits or rolls back."""
 
     def __init__(self, lent: LentConnection) -> None:
-        super().__init__(bind=lent.connection, join_transaction_mode="rollback_only")
-        self.sync_session.expire_on_commit = False
+        # Not AsyncSession.__init__: it makes the ORM session at once, and most units of work
+        # (prepared statements only) never use it; making and closing one was 4 % of a checkout.
+        self._async_bind = lent.connection
+        self._async_binds = {}
         self._lent = lent
         self._held = lent.connection
+        self._orm: Session | None = None
+        self._info: dict[Any, Any] = {}
+
+    @property
+    def sync_session(self) -> Session:  # type: ignore[override]
+        """The ORM session, joining the connection's transaction (made at first use)."""
+        if self._orm is None:
+            self._orm = self._assign_proxied(
+                Session(
+                    bind=self._connection,
+                    join_transaction_mode="rollback_only",
+                    expire_on_commit=False,
+                )
+            )
+        return self._orm
+
+    @property
+    def _proxied(self) -> Session:  # type: ignore[override]
+        return self.sync_session
+
+    @property
+    def info(self) -> dict[Any, Any]:
+        return self._info
+
+    @property  # type: ignore[misc]
+    def bind(self) -> Any:
+        return self._held
+
+    def _orm_in_transaction(self) -> bool:
+        return self._orm is not None and self._orm.in_transaction()
 
     async def execute(
         self,
@@ -48,8 +82,8 @@ class PgSession(AsyncSession):
         **kw: Any,
     ) -> Result[Any]:
         if is_prepared(statement) and not (execution_options or bind_arguments or kw):
-            orm = self.sync_session
-            if orm.new or orm.deleted or orm.dirty:
+            orm = self._orm
+            if orm is not None and (orm.new or orm.deleted or orm.dirty):
                 await self.flush()  # as an ORM statement would: it reads what was added
             return await self._run_prepared(statement, params)
         result: Result[Any] = await super().execute(
@@ -119,21 +153,23 @@ class PgSession(AsyncSession):
         return cursor
 
     async def commit(self) -> None:
-        if self.sync_session.in_transaction():
+        if self._orm_in_transaction():
             await super().commit()  # flushes; the transaction is the connection's
         await self._lent.commit()
 
     async def rollback(self) -> None:
-        if self.sync_session.in_transaction():
+        if self._orm_in_transaction():
             await super().rollback()
         await self._lent.rollback()
 
     async def close(self) -> None:
-        """End the ORM session; the connection goes back to the pool with the Database."""
-        if self.sync_session.in_transaction():
+        """End the ORM session; the connection goes back with the Database."""
+        if self._orm is None:
+            return
+        if self._orm.in_transaction():
             await asyncio.shield(super().close())  # as AsyncSession's own exit shields it
         else:
-            self.sync_session.close()  # nothing to end on the connection: no greenlet needed
+            self._orm.close()  # nothing to end on the connection: no greenlet needed
 
 
 class LentConnection:
