@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import inspect
 from collections.abc import AsyncIterator
 
 import httpx
@@ -184,3 +185,19 @@ async def test_calls_go_side_by_side_only_over_the_network(
     together = await side_by_side(True, call("a", meet=True), call("b", meet=True))
     assert together == ["a", "b"]
     assert started[:2] == ["a", "b"]
+
+
+async def test_a_failed_call_in_turn_leaves_no_call_unawaited() -> None:
+    """In turn, a call that fails stops the rest: they are closed, never started, and never
+    reported as coroutines nobody awaited."""
+
+    async def fails() -> None:
+        raise NotFound("no such thing")
+
+    async def never() -> None:
+        raise AssertionError("must not run")
+
+    left = never()
+    with pytest.raises(NotFound):
+        await side_by_side(False, fails(), left)
+    assert inspect.getcoroutinestate(left) == inspect.CORO_CLOSED

@@ -569,3 +569,54 @@ async def test_sqlite_a_unit_of_work_refuses_statements_once_it_has_ended(
     for statement in (PREPARED_READ, READ):
         with pytest.raises(InvalidRequestError, match="ended"):
             await ended.execute(statement)
+
+
+async def test_a_savepoint_covers_the_prepared_statements_inside_it(db: Database) -> None:
+    """A prepared statement is the first thing run in a savepoint (the ORM sends SAVEPOINT only
+    when it first needs the connection): rolling the savepoint back still undoes it."""
+    async with db.session() as session:
+        savepoint = await session.begin_nested()
+        await session.execute(INSERT, {"code": "undone"})
+        await savepoint.rollback()
+        await session.execute(INSERT, {"code": "kept"})
+    assert await _codes(db) == ["kept"]
+
+
+@ONLY_POSTGRES
+async def test_postgres_drops_kept_connections_once_one_was_found_dead() -> None:
+    """PostgreSQL restarted (every backend killed): the first unit of work fails on its dead
+    connection, and the others kept from before are thrown away unused, as the pool recycles
+    its older connections then, instead of each failing a unit of work in turn."""
+    db = await database_on("postgresql", Path(), "dropped", Base.metadata, pool_size=3)
+    killer = Database(db.url, pool_size=1)
+    pid_of = text("SELECT pg_backend_pid()")
+    try:
+        go = asyncio.Event()
+
+        async def hold(pids: list[int]) -> None:
+            async with db.session(write=False) as session:
+                pids.append(await session.scalar(pid_of))
+                await go.wait()
+
+        pids: list[int] = []
+        holders = [asyncio.create_task(hold(pids)) for _ in range(3)]
+        while len(pids) < 3:
+            await asyncio.sleep(0.01)
+        go.set()
+        await asyncio.gather(*holders)
+        assert _kept_idle(db) == 3
+        async with killer.session() as session:
+            for pid in pids:
+                await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        await asyncio.sleep(0.2)
+        failures = 0
+        for _ in range(5):
+            try:
+                async with db.session(write=False) as session:
+                    assert await session.scalar(pid_of) not in pids
+            except DBAPIError:
+                failures += 1
+        assert failures == 1
+    finally:
+        await killer.dispose()
+        await db.dispose()

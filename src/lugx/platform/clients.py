@@ -16,6 +16,7 @@ ServiceUnavailable. See docs/commerce.md."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 
@@ -58,7 +59,15 @@ async def side_by_side(over_network: bool, *calls: Awaitable[Any]) -> list[Any]:
     checkout journey)."""
     if over_network:
         return list(await asyncio.gather(*calls))
-    return [await call for call in calls]
+    done: list[Any] = []
+    try:
+        for call in calls:
+            done.append(await call)
+    finally:
+        for left in calls[len(done) + 1 :]:  # after a failure: never started, closed quietly
+            if inspect.iscoroutine(left):
+                left.close()
+    return done
 
 
 class Caller(Protocol):

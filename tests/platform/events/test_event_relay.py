@@ -12,12 +12,23 @@ from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.platform.db import utcnow
-from lugx.platform.events import Consumer, Event, InProcessTransport, OutboxRelay, publish
+from lugx.platform.events import (
+    Consumer,
+    Event,
+    EventBus,
+    InProcessTransport,
+    OutboxRelay,
+    publish,
+    start_buses,
+    stop_buses,
+)
 from lugx.platform.events.admin import format_undelivered, list_undelivered, requeue_undelivered
 from lugx.platform.events.outbox import deliver_after_commit
 from lugx.platform.events.transport import EventHandler
+from lugx.platform.settings import Settings
 
 if TYPE_CHECKING:
     from tests.platform.events.conftest import EventsEnv, Eventually
@@ -380,3 +391,50 @@ async def test_purge_published_keeps_recent_and_unpublished_rows(env: EventsEnv)
 async def test_requeue_of_an_unknown_id_changes_nothing(env: EventsEnv) -> None:
     await add_events(env, 1)
     assert await requeue_undelivered(env.db, env.tables, uuid.uuid4()) == 0
+
+
+async def test_fresh_events_go_out_a_batch_at_a_time(env: EventsEnv) -> None:
+    """What piles up while a broker is slow is published `batch_size` events a pass, each
+    pass settled on its own."""
+    transport = FlakyTransport(failures=0)
+    relay = OutboxRelay(env.db, env.tables, transport, poll_seconds=30, batch_size=2)
+    relay._running = True  # as while run() goes: fresh events are taken
+    events = await add_fresh(env, relay, 5)
+    assert [await relay.deliver_fresh() for _ in range(4)] == [2, 2, 1, 0]
+    assert [e.id for e in transport.published] == [e.id for e in events]
+    assert await env.count(env.tables.outbox, env.tables.outbox.c.published_at.is_(None)) == 0
+
+
+async def test_an_event_rolled_back_with_its_savepoint_is_never_published(
+    env: EventsEnv, settings: Settings, eventually: Eventually
+) -> None:
+    """The unit of work commits, but the savepoint that wrote the event rolled back: nothing
+    may be published from memory; the event written after it is."""
+    transport = InProcessTransport()
+    bus = EventBus("shop", env.db, env.tables, transport, settings)
+    seen: list[Event] = []
+    other = EventBus("catalog", env.db, env.tables, transport, settings)
+
+    @other.on("OrderPaid")
+    async def on_paid(session: AsyncSession, event: Event) -> None:
+        seen.append(event)
+
+    await start_buses(transport, [bus, other])
+    try:
+        while not bus.relay.takes_fresh:
+            await asyncio.sleep(0.005)
+        async with env.db.session() as session:
+            savepoint = await session.begin_nested()
+            await bus.publish(session, "OrderPaid", "dropped", {"n": 1})
+            await savepoint.rollback()
+            kept = await bus.publish(session, "OrderPaid", "kept", {"n": 2})
+
+        async def delivered() -> bool:
+            return len(seen) >= 1
+
+        await eventually(delivered, 5.0)
+        await asyncio.sleep(0.2)
+        assert [e.id for e in seen] == [kept.id]
+        assert await env.count(env.tables.outbox) == 1
+    finally:
+        await stop_buses(transport, [bus, other])

@@ -56,6 +56,14 @@ def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
+def in_savepoint(session: AsyncSession) -> bool:
+    """Whether the session is inside a savepoint (`begin_nested`), whose rollback can undo a
+    write while the unit of work still commits. Asking does not make a lazy ORM session: a
+    unit of work without one has no savepoint."""
+    orm = session._orm if isinstance(session, InlineSession | PgSession) else session.sync_session
+    return orm is not None and orm.in_nested_transaction()
+
+
 def _async_sessions(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, expire_on_commit=False)
 

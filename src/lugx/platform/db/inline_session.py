@@ -137,6 +137,8 @@ class InlineSession(AsyncSession):
     def _run_prepared(self, statement: Any, params: Any) -> Result[Any]:
         if self._orm is not None:
             self._orm._autoflush()  # as an ORM statement would: it reads what was added
+            if self._orm.in_nested_transaction():
+                self._orm.connection()  # its SAVEPOINT, if not sent yet, goes before this
         connection = self._begun() if self._write else self._live()
         plan, sets = plan_for(statement, connection.dialect, params)
         return run(connection, plan, params or {}, sets)

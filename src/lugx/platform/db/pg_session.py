@@ -85,6 +85,8 @@ class PgSession(AsyncSession):
             orm = self._orm
             if orm is not None and (orm.new or orm.deleted or orm.dirty):
                 await self.flush()  # as an ORM statement would: it reads what was added
+            if orm is not None and orm.in_nested_transaction():
+                await self.connection()  # its SAVEPOINT, if not sent yet, goes before this
             return await self._run_prepared(statement, params)
         result: Result[Any] = await super().execute(
             statement,
@@ -238,29 +240,62 @@ class KeptConnections:
         self._size = size
         self._ping_after = ping_after
         self._idle: list[tuple[AsyncConnection, float]] = []
+        self._closed = False
 
     async def take(self) -> AsyncConnection:
         while self._idle:
             connection, since = self._idle.pop()
-            if time.monotonic() - since < self._ping_after or await _alive(connection):
+            if _outdated(connection):
+                await _discard(connection)
+                continue
+            if time.monotonic() - since < self._ping_after:
                 return connection
+            try:
+                alive = await _alive(connection)
+            except BaseException:  # cancelled mid-ping: the connection is not left behind
+                await asyncio.shield(_discard(connection))
+                raise
+            if alive:
+                return connection
+            await _discard(connection)
         return await self._engine.connect()
 
     def keep(self, connection: AsyncConnection) -> bool:
-        if len(self._idle) >= self._size:
+        if self._closed or len(self._idle) >= self._size or _outdated(connection):
             return False
         self._idle.append((connection, time.monotonic()))
         return True
 
     async def close(self) -> None:
-        """Give every kept connection back to the pool (before the engine is disposed)."""
+        """Give every kept connection back to the pool (before the engine is disposed); none
+        is kept after."""
+        self._closed = True
         idle, self._idle = self._idle, []
         for connection, _since in idle:
             await connection.close()
 
 
+def _outdated(connection: AsyncConnection) -> bool:
+    """Whether the pool would no longer hand this connection out: closed, invalidated, or made
+    before the pool was told its connections had died (a connection found dead makes SQLAlchemy
+    recycle every older one at its next checkout; kept ones never pass through a checkout)."""
+    sync = connection.sync_connection
+    if sync is None or sync.closed or sync.invalidated:
+        return True
+    record = sync.connection._connection_record
+    pool: Any = connection.engine.sync_engine.pool
+    return record is None or record.starttime < pool._invalidate_time
+
+
+async def _discard(connection: AsyncConnection) -> None:
+    """Throw the connection away (the pool opens a new one when one is needed)."""
+    with contextlib.suppress(Exception):
+        await connection.invalidate()
+        await connection.close()
+
+
 async def _alive(connection: AsyncConnection) -> bool:
-    """Ping the connection; a dead one is thrown away (False)."""
+    """Whether the connection answers a ping."""
 
     def ping(sync: Connection) -> None:
         driver = sync.connection.dbapi_connection
@@ -269,9 +304,6 @@ async def _alive(connection: AsyncConnection) -> bool:
 
     try:
         await connection.run_sync(ping)
-        return True
     except Exception:
-        with contextlib.suppress(Exception):
-            await connection.invalidate()
-            await connection.close()
         return False
+    return True

@@ -32,6 +32,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.platform.db import Database
+from lugx.platform.db.database import in_savepoint
 from lugx.platform.events import outbox
 from lugx.platform.events.consumer import Consumer, Handler
 from lugx.platform.events.dead_letters import DeadLetter
@@ -93,7 +94,9 @@ class EventBus:
         """Write an event to this service's outbox in `session`'s transaction. Once that
         transaction commits, the relay gets the event itself (or, if the relay is not running,
         a poll finds the row); nothing is sent if it rolls back."""
-        fresh = self.relay.takes_fresh
+        # In a savepoint the row may yet be rolled back while the unit of work commits: then
+        # only a poll, which finds what really committed, may publish it.
+        fresh = self.relay.takes_fresh and not in_savepoint(session)
         event = await outbox.publish(
             session,
             self.tables,

@@ -166,7 +166,10 @@ class OutboxRelay:
         return self._running and not self._stopping
 
     def committed(self, events: list[Event]) -> None:
-        """Events whose rows were written with `fresh_grace` and have just committed."""
+        """Events whose rows were written with `fresh_grace` and have just committed. Once the
+        loop has ended they are left to a poll (after the grace), here or elsewhere."""
+        if not self._running:
+            return
         self._fresh.extend(events)
         self._wake.set()
 
@@ -220,7 +223,10 @@ class OutboxRelay:
     async def deliver_fresh(self) -> int:
         """Publish the events handed over by `committed`, from memory. Returns how many."""
         async with self._pass_lock:
-            events, self._fresh = self._fresh, []
+            # A batch at a time: a broker that answers slowly must not make one pass of all
+            # that piles up meanwhile (nor one UPDATE with a parameter per event of it).
+            events = self._fresh[: self.batch_size]
+            del self._fresh[: self.batch_size]
             if events:
                 await self._publish_all([(event.id, 0, event) for event in events], claimed=False)
             return len(events)
