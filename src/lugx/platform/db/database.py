@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 
 from lugx.platform.db.inline_session import HeldConnections, InlineSession
+from lugx.platform.db.lazy_orm import LazyOrm
 from lugx.platform.db.pg_session import KeptConnections, LentConnection, PgSession
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -60,7 +61,7 @@ def in_savepoint(session: AsyncSession) -> bool:
     """Whether the session is inside a savepoint (`begin_nested`), whose rollback can undo a
     write while the unit of work still commits. Asking does not make a lazy ORM session: a
     unit of work without one has no savepoint."""
-    orm = session._orm if isinstance(session, InlineSession | PgSession) else session.sync_session
+    orm = session._orm if isinstance(session, LazyOrm) else session.sync_session
     return orm is not None and orm.in_nested_transaction()
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from lugx.platform.db.lazy_orm import LazyOrm
 from lugx.platform.db.prepared import is_prepared, plan_for, run
 
 # As AsyncSession asks: results come back buffered, readable after the session has closed.
@@ -46,7 +47,7 @@ class BulkConnection:
         return self.sync_connection.exec_driver_sql(statement, parameters)
 
 
-class InlineSession(AsyncSession):
+class InlineSession(LazyOrm, AsyncSession):  # type: ignore[override]
     """AsyncSession's interface over one held sqlite3 connection, on the loop's thread: nothing
     here yields to the loop.
 
@@ -69,25 +70,8 @@ class InlineSession(AsyncSession):
         self._orm: Session | None = None
         self._info: dict[Any, Any] = {}
 
-    @property
-    def sync_session(self) -> Session:  # type: ignore[override]
-        """The ORM session, in this unit of work's transaction (made at first use)."""
-        if self._orm is None:
-            self._begun()
-            self._orm = Session(
-                bind=self._connection,
-                join_transaction_mode="rollback_only",
-                expire_on_commit=False,
-            )
-        return self._orm
-
-    @property
-    def _proxied(self) -> Session:  # type: ignore[override]
-        return self.sync_session
-
-    @property
-    def info(self) -> dict[Any, Any]:
-        return self._info
+    def _orm_connection(self) -> Connection:
+        return self._begun()
 
     @property  # type: ignore[misc]
     def bind(self) -> Any:

@@ -27,10 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.util import greenlet_spawn
 
+from lugx.platform.db.lazy_orm import LazyOrm
 from lugx.platform.db.prepared import Plan, is_prepared, plan_for, processed_rows, result_of
 
 
-class PgSession(AsyncSession):
+class PgSession(LazyOrm, AsyncSession):  # type: ignore[override]
     """AsyncSession over one pooled connection lent to the unit of work, whose transaction it
     commits or rolls back."""
 
@@ -44,26 +45,8 @@ class PgSession(AsyncSession):
         self._orm: Session | None = None
         self._info: dict[Any, Any] = {}
 
-    @property
-    def sync_session(self) -> Session:  # type: ignore[override]
-        """The ORM session, joining the connection's transaction (made at first use)."""
-        if self._orm is None:
-            self._orm = self._assign_proxied(
-                Session(
-                    bind=self._connection,
-                    join_transaction_mode="rollback_only",
-                    expire_on_commit=False,
-                )
-            )
-        return self._orm
-
-    @property
-    def _proxied(self) -> Session:  # type: ignore[override]
-        return self.sync_session
-
-    @property
-    def info(self) -> dict[Any, Any]:
-        return self._info
+    def _orm_connection(self) -> Connection:
+        return self._connection
 
     @property  # type: ignore[misc]
     def bind(self) -> Any:
