@@ -301,3 +301,59 @@ def test_a_failed_seeding_stops_the_bench(tmp_path: Path, monkeypatch: pytest.Mo
     with pytest.raises(BenchError, match="no such option"):
         prepare_catalog(tmp_path, games=10, seed=42)
     assert not (tmp_path / "catalog-10-seed42" / ".seeded").exists()
+
+
+def test_postgresql_is_reached_over_its_local_socket_when_there_is_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LUGX_BENCH_POSTGRES_URL", raising=False)
+    monkeypatch.setattr(datasets, "POSTGRES_SOCKET_DIR", tmp_path)
+    assert datasets.postgres_admin_urls() == [datasets.POSTGRES_TCP_URL]
+    (tmp_path / ".s.PGSQL.5432").touch()
+    socket_url, tcp_url = datasets.postgres_admin_urls()
+    assert socket_url == f"postgresql+asyncpg://postgres@/postgres?host={tmp_path}"
+    assert tcp_url == datasets.POSTGRES_TCP_URL  # if the socket refuses the sign-in
+    template = datasets.database_template(datasets.make_url(socket_url), "shop")
+    purchases = datasets.make_url(template.format(service="purchases"))
+    assert (purchases.database, purchases.host) == ("lugx_bench_shop_purchases", None)
+    assert purchases.query["host"] == str(tmp_path)
+    monkeypatch.setenv("LUGX_BENCH_POSTGRES_URL", "postgresql+asyncpg://u:p@db:6543/postgres")
+    (explicit,) = datasets.postgres_admin_urls()
+    assert datasets.database_template(datasets.make_url(explicit), "shop").format(
+        service="users"
+    ) == ("postgresql+asyncpg://u:p@db:6543/lugx_bench_shop_users")
+
+
+def test_a_socket_that_refuses_falls_back_to_tcp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LUGX_BENCH_POSTGRES_URL", raising=False)
+    monkeypatch.setattr(datasets, "POSTGRES_SOCKET_DIR", tmp_path)
+    (tmp_path / ".s.PGSQL.5432").touch()
+    tried: list[str | None] = []
+
+    def fresh(admin: Any, kind: str) -> str:
+        tried.append(admin.host)
+        if admin.host is None:
+            raise datasets.DataUnavailable("peer authentication failed")
+        return datasets.database_template(admin, kind)
+
+    monkeypatch.setattr(datasets, "_fresh_postgres", fresh)
+    admin, template = datasets._fresh_postgres_at_first_that_answers("shop")
+    assert tried == [None, "127.0.0.1"]
+    assert admin.host == "127.0.0.1"
+    assert template.endswith("127.0.0.1:5432/lugx_bench_shop_{service}")
+
+
+def test_players_out_of_games_are_warned_about() -> None:
+    by_name = {scenario.name: scenario for scenario in SCENARIOS}
+    report = BenchReport(BenchOptions(), cpus=2)
+    load = _load(200, 120.0)
+    load.statuses["out-of-games"] = 3
+    report.rows = [
+        Row(by_name["hello"], Request("GET", "/"), _load(20000, 3), {"peak_rss_mib": 44}, 1.0, 32),
+        Row(by_name["checkout"], Request("POST", "/c", flow="checkout"), load, {}, 0.01, 16),
+    ]
+    table = render_table(report)
+    assert "warning: 3 of checkout's players bought every game they were given" in table
+    assert table.count("warning:") == 1

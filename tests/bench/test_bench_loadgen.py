@@ -51,6 +51,26 @@ def test_framing_of_a_keep_alive_stream(split: int | None) -> None:
     ]
 
 
+@pytest.mark.parametrize("split", [None, 1, 3, 7])
+def test_bodies_are_kept_when_asked(split: int | None) -> None:
+    seen: list[tuple[int, bytes]] = []
+    parser = ResponseParser(
+        lambda status, keep: seen.append((status, parser.body)), keep_bodies=True
+    )
+    stream = CONTENT_LENGTH + CHUNKED + NO_CONTENT + INTERIM + NOT_FOUND + UNTIL_CLOSE
+    step = split or len(stream)
+    for start in range(0, len(stream), step):
+        parser.feed(stream[start : start + step])
+    parser.eof()
+    assert seen == [
+        (200, b"hello"),
+        (201, b"wikipedia in\r\n\r\nchunks."),
+        (204, b""),
+        (404, b"not found"),
+        (200, b"body until the end"),
+    ]
+
+
 def test_a_body_that_runs_until_the_connection_closes() -> None:
     seen: list[tuple[int, bool]] = []
     parser = ResponseParser(lambda status, keep: seen.append((status, keep)))

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import JSON, Integer, String, func, select, text
+from sqlalchemy import JSON, Integer, String, func, insert, select, text
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from lugx.platform.db import (
@@ -23,6 +23,7 @@ from lugx.platform.db import (
     new_metadata,
 )
 from lugx.platform.db.inline_session import InlineSession
+from lugx.platform.db.prepared import prepared
 from lugx.platform.db.sql import insert_new
 from tests.platform.databases import BACKENDS, ONLY_POSTGRES, database_on, postgres_url
 
@@ -297,3 +298,64 @@ def test_utc_times_are_written_to_sqlite_as_its_datetime_writes_them(value: date
     assert written(None) is None
     with pytest.raises(ValueError, match="naive"):
         written(value.replace(tzinfo=None))
+
+
+_INSERT_COUNTER = prepared(insert(Counter.__table__))  # type: ignore[arg-type]
+
+
+async def test_a_single_statement_unit_of_work_is_its_own_transaction_on_postgresql(
+    db: Database,
+) -> None:
+    """On PostgreSQL its statement commits as it runs (no BEGIN, no COMMIT): another reader sees
+    it before the block ends, and a failure after it cannot take it back. SQLite ignores
+    `single`: the block stays one transaction."""
+    row = {"id": uuid.uuid4(), "name": "one", "value": 1}
+
+    async def write_then_fail() -> None:
+        async with db.session(single=True) as session:
+            await session.execute(_INSERT_COUNTER, row)
+            async with db.session(write=False) as reader:
+                seen = await reader.scalar(select(func.count()).select_from(Counter))
+            assert seen == (1 if db.dialect == "postgresql" else 0)
+            raise RuntimeError("after the statement")
+
+    with pytest.raises(RuntimeError):
+        await write_then_fail()
+    async with db.session(write=False) as session:
+        kept = await session.scalar(select(func.count()).select_from(Counter))
+    assert kept == (1 if db.dialect == "postgresql" else 0)
+
+
+async def test_a_single_statement_unit_of_work_refuses_a_second_one_and_the_orm(
+    db: Database,
+) -> None:
+    """Refused on both databases, so that misuse fails in the SQLite suite too."""
+
+    async def two_statements() -> None:
+        async with db.session(single=True) as session:
+            await session.execute(_INSERT_COUNTER, {"id": uuid.uuid4(), "name": "a"})
+            await session.execute(_INSERT_COUNTER, {"id": uuid.uuid4(), "name": "b"})
+
+    async def the_orm() -> None:
+        async with db.session(single=True) as session:
+            session.add(Counter(name="c"))
+            await session.flush()
+
+    async def not_prepared() -> None:
+        async with db.session(single=True) as session:
+            await session.execute(select(Counter))
+
+    with pytest.raises(InvalidRequestError, match="more than one"):
+        await two_statements()
+    with pytest.raises(InvalidRequestError, match="ORM"):
+        await the_orm()
+    with pytest.raises(InvalidRequestError, match="prepared"):
+        await not_prepared()
+    many = [{"id": uuid.uuid4(), "name": f"m{n}"} for n in range(3)]
+    async with db.session(single=True) as session:  # one executemany is one statement
+        await session.execute(_INSERT_COUNTER, many)
+    async with db.session(write=False) as session:
+        names = set((await session.execute(select(Counter.name))).scalars())
+    # PostgreSQL: "a" committed as it ran; SQLite: rolled back with its unit of work.
+    assert names - {"a"} == {"m0", "m1", "m2"}
+    assert ("a" in names) == (db.dialect == "postgresql")

@@ -153,6 +153,65 @@ def _rows_in_the_database_file(path: Path) -> int:
         connection.close()
 
 
+def _wal_restarts(path: Path) -> int:
+    """How many times SQLite has started this database's WAL over from its beginning: the
+    checkpoint sequence number in the WAL file's header, which each restart bumps."""
+    header = Path(f"{path}-wal").read_bytes()[:16]
+    return int.from_bytes(header[12:16], "big")
+
+
+async def test_checkpoints_complete_under_steady_writes_so_the_wal_starts_over(
+    tmp_path: Path,
+) -> None:
+    """Writers that never pause: a checkpoint beside them never catches up, and SQLite then
+    never starts the WAL over, so it grows for as long as the load lasts. WalCheckpoints ends
+    each one holding the write lock, so it completes and the next write starts the WAL over."""
+    path = tmp_path / "x.db"
+    database = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with database.session() as session:
+            await session.execute(text("CREATE TABLE t (v INTEGER PRIMARY KEY)"))
+        checkpoints = database._checkpoints
+        assert checkpoints is not None
+        checkpoints.every = 20
+        before = _wal_restarts(path)
+
+        async def writer(first: int) -> None:
+            for value in range(first, first + 100):
+                await _insert(database, value)
+                await asyncio.sleep(0)  # as a server's writers do, between their requests
+
+        await asyncio.gather(*(writer(1000 * n) for n in range(4)))  # 400 commits
+        await checkpoints.wait()
+        assert _wal_restarts(path) - before >= 3  # about one per checkpoint; none before
+        async with database.session(write=False) as session:
+            assert await session.scalar(text("SELECT count(*) FROM t")) == 400
+    finally:
+        await database.dispose()
+
+
+async def test_a_checkpoint_never_waits_for_the_loops_shared_threads(tmp_path: Path) -> None:
+    """Its second pass holds the write lock: queued behind the shared pool's work (password
+    hashing, say), it would stall every writer. It has a thread of its own."""
+    path = tmp_path / "x.db"
+    database = Database(f"sqlite+aiosqlite:///{path}")
+    release = threading.Event()
+    loop = asyncio.get_running_loop()
+    busy = [loop.run_in_executor(None, release.wait) for _ in range(40)]  # every shared thread
+    try:
+        async with database.session() as session:
+            await session.execute(text("CREATE TABLE t (v INTEGER PRIMARY KEY)"))
+        await _insert(database, 1, 2, 3)
+        checkpoints = database._checkpoints
+        assert checkpoints is not None
+        await asyncio.wait_for(checkpoints.run(), timeout=10)
+        assert _rows_in_the_database_file(path) == 3
+    finally:
+        release.set()
+        await asyncio.gather(*busy)
+        await database.dispose()
+
+
 async def test_commits_never_checkpoint_the_wal_a_thread_does_every_few_hundred(
     tmp_path: Path,
 ) -> None:

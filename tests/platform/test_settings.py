@@ -105,3 +105,11 @@ def test_a_non_ed25519_key_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="Ed25519"):
         load_signing_key(make(jwt_private_key=rsa_pem, data_dir=tmp_path))
+
+
+def test_fresh_events_must_go_out_before_a_poll_may_take_them() -> None:
+    with pytest.raises(ValidationError, match="LUGX_OUTBOX_FRESH_DELAY_SECONDS"):
+        make(outbox_fresh_delay_seconds=1.0, outbox_fresh_grace_seconds=0.5)
+    assert make(outbox_fresh_delay_seconds=0.2).outbox_fresh_delay_seconds == 0.2
+    # A short grace set alone still starts: the default delay shrinks under it.
+    assert make(outbox_fresh_grace_seconds=0.04).outbox_fresh_delay_seconds == 0.01

@@ -5,7 +5,8 @@ flows and whose latencies are each flow's, first request to last.
 
 A flow is an async function (http, state, player, iteration) -> None that raises on any answer
 it did not expect; a raised flow counts as an error, not as a completed one. `state` is what the
-scenario's setup prepared (accounts, games), the same for every player.
+scenario's setup prepared (accounts, games), the same for every player. Each player has its own
+keep-alive connection (player.PlayerClient), as a browser or a game client would.
 """
 
 from __future__ import annotations
@@ -21,11 +22,10 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-import httpx
+from lugx.bench.loadgen import RECONNECT_DELAY_SECONDS, LoadResult
+from lugx.bench.player import PlayerClient, Reply
 
-from lugx.bench.loadgen import LoadResult
-
-Flow = Callable[[httpx.AsyncClient, dict[str, Any], int, int], Awaitable[None]]
+Flow = Callable[[PlayerClient, dict[str, Any], int, int], Awaitable[None]]
 
 CART = "/api/v1/shopping/cart/items"
 CHECKOUT = "/api/v1/purchases/checkout"
@@ -39,24 +39,34 @@ SANDBOX_CARD = {
 }
 
 
+OUT_OF_GAMES = "out-of-games"
+
+
+class OutOfGames(Exception):
+    """The player has bought every game it was given: it stops (buying one again would only
+    measure the refusal)."""
+
+
 class FlowFailed(Exception):
-    def __init__(self, step: str, response: httpx.Response) -> None:
+    def __init__(self, step: str, response: Reply) -> None:
         super().__init__(f"{step}: {response.status_code} {response.text[:200]}")
         self.status = response.status_code
 
 
-def _ok(step: str, response: httpx.Response) -> httpx.Response:
+def _ok(step: str, response: Reply) -> Reply:
     if not response.is_success:
         raise FlowFailed(step, response)
     return response
 
 
-async def checkout(http: httpx.AsyncClient, state: dict[str, Any], player: int, n: int) -> None:
+async def checkout(http: PlayerClient, state: dict[str, Any], player: int, n: int) -> None:
     """Two games into the cart, a card checkout, the library: a purchase from end to end.
     Each player buys games no other player is given, two new ones each time."""
     headers = state["players"][player]
     games: list[int] = state["games"][player]
-    first, second = games[(2 * n) % len(games)], games[(2 * n + 1) % len(games)]
+    if 2 * n + 1 >= len(games):
+        raise OutOfGames
+    first, second = games[2 * n], games[2 * n + 1]
     for app_id in (first, second):
         _ok("add to cart", await http.post(CART, json={"app_id": app_id}, headers=headers))
     body = {"payment_method": "card", "card": SANDBOX_CARD}
@@ -89,29 +99,31 @@ async def run_flows(job: FlowJob) -> LoadResult:
     started = time.perf_counter()
     cpu_started = time.process_time()
     measure_from, stop_at = started + job.warmup, started + job.warmup + job.seconds
-    limits = httpx.Limits(
-        max_connections=job.connections, max_keepalive_connections=job.connections
-    )
 
-    async def player(index: int, http: httpx.AsyncClient) -> None:
+    async def player(index: int) -> None:
+        http = PlayerClient(job.base_url)
         iteration = 0
         while (now := time.perf_counter()) < stop_at:
             try:
                 await flow(http, job.state, index, iteration)
                 outcome = "200"
+            except OutOfGames:
+                statuses[OUT_OF_GAMES] = statuses.get(OUT_OF_GAMES, 0) + 1
+                break
             except FlowFailed as exc:
                 outcome = str(exc.status)
-            except httpx.HTTPError:
+            except OSError:  # ConnectionClosed among them; the next request connects again
                 outcome = "socket"
+                await asyncio.sleep(RECONNECT_DELAY_SECONDS)
             iteration += 1
             done = time.perf_counter()
             if now >= measure_from and done <= stop_at:
                 statuses[outcome] = statuses.get(outcome, 0) + 1
                 if outcome == "200":
                     latencies.append(done - now)
+        http.close()
 
-    async with httpx.AsyncClient(base_url=job.base_url, timeout=60, limits=limits) as http:
-        await asyncio.gather(*(player(i, http) for i in range(job.connections)))
+    await asyncio.gather(*(player(i) for i in range(job.connections)))
     wall = time.perf_counter() - started
     ranked = sorted(latencies)
 
@@ -121,7 +133,9 @@ async def run_flows(job: FlowJob) -> LoadResult:
     return LoadResult(
         seconds=job.seconds,
         requests=len(ranked),
-        errors=sum(n for status, n in statuses.items() if status not in ("200", "socket")),
+        errors=sum(
+            n for status, n in statuses.items() if status not in ("200", "socket", OUT_OF_GAMES)
+        ),
         socket_errors=statuses.get("socket", 0),
         statuses=dict(sorted(statuses.items())),
         rps=round(len(ranked) / job.seconds, 1),
@@ -135,7 +149,12 @@ async def run_flows(job: FlowJob) -> LoadResult:
 
 def _main() -> None:
     job = FlowJob(**json.loads(sys.stdin.read()))
-    result = asyncio.run(run_flows(job))
+    try:
+        import uvloop
+    except ImportError:
+        result = asyncio.run(run_flows(job))
+    else:
+        result = uvloop.run(run_flows(job))
     sys.stdout.write(json.dumps(asdict(result)))
 
 

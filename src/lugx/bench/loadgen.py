@@ -60,11 +60,14 @@ class Target:
 class ResponseParser:
     """Incremental framing of HTTP/1.x responses. `feed` bytes as they arrive; `on_response`
     is called with (status, keep_alive) for every complete response. Bodies are skipped, not
-    kept. `eof` ends a body that runs until the connection closes."""
+    kept, unless `keep_bodies`: then `body` is the complete response's, while `on_response`
+    runs. `eof` ends a body that runs until the connection closes."""
 
     __slots__ = (
+        "_body",
         "_buffer",
         "_keep_alive",
+        "_keep_bodies",
         "_on_response",
         "_remaining",
         "_state",
@@ -73,7 +76,11 @@ class ResponseParser:
     )
 
     def __init__(
-        self, on_response: Callable[[int, bool], None], *, head_only: bool = False
+        self,
+        on_response: Callable[[int, bool], None],
+        *,
+        head_only: bool = False,
+        keep_bodies: bool = False,
     ) -> None:
         self._on_response = on_response
         self._buffer = bytearray()
@@ -81,7 +88,13 @@ class ResponseParser:
         self._status = 0
         self._keep_alive = True
         self._remaining = 0
+        self._keep_bodies = keep_bodies
+        self._body = bytearray()
         self.head_only = head_only  # responses to HEAD carry no body whatever they declare
+
+    @property
+    def body(self) -> bytes:
+        return bytes(self._body)
 
     @property
     def idle(self) -> bool:
@@ -105,8 +118,12 @@ class ResponseParser:
             elif state == _LENGTH:
                 if len(buffer) < self._remaining:
                     self._remaining -= len(buffer)
+                    if self._keep_bodies:
+                        self._body += buffer
                     buffer.clear()
                     return
+                if self._keep_bodies:
+                    self._body += buffer[: self._remaining]
                 del buffer[: self._remaining]
                 self._complete()
             elif state == _CHUNK_SIZE:
@@ -125,11 +142,13 @@ class ResponseParser:
                     self._remaining = size + 2  # the data and its CRLF
                     self._state = _CHUNK_DATA
             elif state == _CHUNK_DATA:
-                if len(buffer) < self._remaining:
-                    self._remaining -= len(buffer)
-                    buffer.clear()
+                taken = min(len(buffer), self._remaining)
+                if self._keep_bodies:  # the data, not its CRLF
+                    self._body += buffer[: max(0, min(taken, self._remaining - 2))]
+                self._remaining -= taken
+                del buffer[:taken]
+                if self._remaining:
                     return
-                del buffer[: self._remaining]
                 self._state = _CHUNK_SIZE
             elif state == _TRAILERS:
                 end = buffer.find(b"\r\n")
@@ -139,6 +158,8 @@ class ResponseParser:
                 if end == 0:
                     self._complete()
             else:  # _UNTIL_CLOSE
+                if self._keep_bodies:
+                    self._body += buffer
                 buffer.clear()
                 return
 
@@ -158,6 +179,7 @@ class ResponseParser:
             raise ProtocolError(f"bad status line {head[:40]!r}") from None
         if 100 <= status < 200:
             return  # an interim response; the real one follows
+        self._body.clear()
         lower = head.lower()
         if head.startswith(b"HTTP/1.0"):
             keep_alive = b"\r\nconnection: keep-alive" in lower

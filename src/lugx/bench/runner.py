@@ -23,6 +23,7 @@ import httpx
 import lugx
 from lugx.bench import datasets, wrk
 from lugx.bench.datasets import DataSet, DataUnavailable
+from lugx.bench.flows import OUT_OF_GAMES
 from lugx.bench.loadgen import LoadResult, Target, job_to_json
 from lugx.bench.scenarios import SCENARIOS, Request, Scenario
 from lugx.bench.server import BenchError, ServerProcess
@@ -402,6 +403,12 @@ def render_table(report: BenchReport) -> str:
         f"  {row.scenario.name}: {row.request.note}" for row in report.rows if row.request.note
     ]
     notes += [f"  {note}" for note in report.notes]
+    notes += [
+        f"  warning: {row.load.statuses[OUT_OF_GAMES]} of {row.scenario.name}'s players bought"
+        " every game they were given before the end, and stopped: shorten the run"
+        for row in report.rows
+        if row.load.statuses.get(OUT_OF_GAMES)
+    ]
     notes += [
         f"  warning: the load generator used {row.load.client_cpu:.0%} of a core for "
         f"{row.scenario.name}; it may be the bottleneck (try --tool wrk)"

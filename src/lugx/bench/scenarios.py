@@ -302,7 +302,7 @@ async def not_cached_at_the_edge(http: httpx.AsyncClient, path: str) -> None:
 
 
 CHECKOUT_PLAYERS = 16
-GAMES_PER_PLAYER = 400  # distinct games each player can buy, two per checkout
+GAMES_PER_PLAYER = 1_600  # distinct games each player can buy, two per checkout
 
 
 async def checkout(http: httpx.AsyncClient) -> Request:

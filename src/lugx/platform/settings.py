@@ -133,6 +133,9 @@ class Settings(BaseSettings):
     # An event is handed to its relay in memory once its transaction commits; its outbox row
     # is left to polls (after a crash, say) only this long after.
     outbox_fresh_grace_seconds: float = Field(default=2.0, gt=0, le=600)
+    # ... after waiting in memory this long: the request that wrote it usually finishes
+    # meanwhile what its consumers would do again, and events go out together (below the grace).
+    outbox_fresh_delay_seconds: float = Field(default=0.05, ge=0, le=1)
     event_max_attempts: int = Field(default=8, ge=1, le=100)
     event_relay_max_attempts: int = Field(default=20, ge=1, le=1000)
     # Published outbox rows are deleted after this long (they may hold secrets such as an
@@ -162,6 +165,19 @@ class Settings(BaseSettings):
 
     # Quick start only: demo data and demo accounts are never loaded in production.
     demo_data: bool = True
+
+    @model_validator(mode="after")
+    def _fresh_events_go_before_polls(self) -> Settings:
+        """A delay set below a grace set that short is refused; the default delay, left unset,
+        shrinks to a quarter of it instead (a short grace set before the delay existed)."""
+        if self.outbox_fresh_delay_seconds < self.outbox_fresh_grace_seconds:
+            return self
+        if "outbox_fresh_delay_seconds" not in self.model_fields_set:
+            self.outbox_fresh_delay_seconds = self.outbox_fresh_grace_seconds / 4
+            return self
+        raise ValueError(
+            "LUGX_OUTBOX_FRESH_DELAY_SECONDS must be below LUGX_OUTBOX_FRESH_GRACE_SECONDS"
+        )
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:

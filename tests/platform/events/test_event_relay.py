@@ -31,7 +31,7 @@ from lugx.platform.events.transport import EventHandler
 from lugx.platform.settings import Settings
 
 if TYPE_CHECKING:
-    from tests.platform.events.conftest import EventsEnv, Eventually
+    from tests.platform.events.conftest import Condition, EventsEnv, Eventually
 
 
 class FlakyTransport:
@@ -354,13 +354,75 @@ async def test_a_failed_fresh_publish_backs_off_and_is_retried_by_a_poll(
     assert row.published_at is not None
 
 
-async def test_stop_publishes_the_fresh_events_already_committed(env: EventsEnv) -> None:
+def delaying(
+    env: EventsEnv, transport: FlakyTransport, delay: float, *, batch_size: int = 100
+) -> OutboxRelay:
+    """A relay whose fresh events wait `delay` (under a long grace), and which polls seldom."""
+    return OutboxRelay(
+        env.db,
+        env.tables,
+        transport,
+        poll_seconds=30,
+        batch_size=batch_size,
+        fresh_grace_seconds=120,
+        fresh_delay_seconds=delay,
+    )
+
+
+def published(transport: FlakyTransport, count: int) -> Condition:
+    async def enough() -> bool:
+        return len(transport.published) >= count
+
+    return enough
+
+
+async def test_fresh_events_wait_out_their_delay_then_go_out_together(
+    env: EventsEnv, eventually: Eventually
+) -> None:
+    """The delay runs from the first event held: later ones go out with it, in one pass that
+    marks them all published at once."""
     transport = FlakyTransport(failures=0)
-    relay = OutboxRelay(env.db, env.tables, transport, poll_seconds=30)
+    relay = delaying(env, transport, 2.0)
+    async with running(relay):
+        events = await add_fresh(env, relay, 2)
+        await asyncio.sleep(0.2)
+        events += await add_fresh(env, relay, 1)
+        await asyncio.sleep(0.2)
+        assert transport.published == []  # well before the first is due
+        await eventually(published(transport, 3), 5.0)
+    assert [e.id for e in transport.published] == [e.id for e in events]
+    rows = await env.rows(env.tables.outbox)
+    assert len({row.published_at for row in rows}) == 1
+    assert rows[0].published_at is not None
+
+
+async def test_a_full_batch_of_fresh_events_does_not_wait(
+    env: EventsEnv, eventually: Eventually
+) -> None:
+    transport = FlakyTransport(failures=0)
+    relay = delaying(env, transport, 60, batch_size=2)
+    async with running(relay):
+        events = await add_fresh(env, relay, 2)
+        await eventually(published(transport, 2), 5.0)
+    assert [e.id for e in transport.published] == [e.id for e in events]
+
+
+def test_the_fresh_delay_stays_below_the_grace(env: EventsEnv) -> None:
+    transport = FlakyTransport(failures=0)
+    with pytest.raises(ValueError, match="below the grace"):
+        OutboxRelay(env.db, env.tables, transport, fresh_grace_seconds=1, fresh_delay_seconds=1)
+
+
+@pytest.mark.parametrize("delay", [0.0, 60.0])
+async def test_stop_publishes_the_fresh_events_already_committed(
+    env: EventsEnv, delay: float
+) -> None:
+    transport = FlakyTransport(failures=0)
+    relay = delaying(env, transport, delay, batch_size=2)
     task = asyncio.create_task(relay.run())
     while not relay.takes_fresh:
         await asyncio.sleep(0.005)
-    events = await add_fresh(env, relay, 2)
+    events = await add_fresh(env, relay, 5)  # three batches
     relay.stop()  # before the loop has woken for them
     assert not relay.takes_fresh
     await asyncio.wait_for(task, timeout=5)

@@ -5,10 +5,10 @@ asyncio lock and start with BEGIN IMMEDIATE, so two writers never deadlock on a 
 never sit in SQLite's coarse busy-wait sleeps. Units of work run on the loop's thread, through
 `InlineSession` (inline_session.py) on plain sqlite3 connections, so the lock is held only for
 the work itself; the WAL is checkpointed on a thread every few hundred commits (WalCheckpoints),
-never by a commit. Readers have their own connections and never wait for a writer. A service's
-long reads, and work on engines rather than sessions (migrations), go through aiosqlite's
-threads. PostgreSQL (distributed wiring) uses one pooled engine and its own row
-locks.
+never by a commit, and completely, so that it starts over instead of growing. Readers have
+their own connections and never wait for a writer. A service's long reads, and work on engines
+rather than sessions (migrations), go through aiosqlite's threads. PostgreSQL (distributed
+wiring) uses one pooled engine and its own row locks.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -176,14 +177,31 @@ def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
 
 class WalCheckpoints:
     """Copies an SQLite database's WAL back into it every `every` write transactions, on a
-    thread, so neither the loop nor the writer's lock waits for the disk. PASSIVE: it never
-    blocks readers or the writer; what it cannot copy now, the next one will."""
+    thread, so the loop never waits for the disk.
 
-    def __init__(self, path: str, *, every: int = CHECKPOINT_EVERY_COMMITS) -> None:
+    A checkpoint that writers keep adding to never catches up, and SQLite starts its WAL over
+    from the beginning only once one has: under steady writes the WAL grew without end (340 MB
+    in 15 s of the checkout benchmark), and every frame went to a new page of the file, which
+    the kernel had to allocate and zero first (a third of the server's time in the kernel).
+    So a checkpoint runs twice: first beside the writers, copying nearly everything; then once
+    more holding the service's write lock, so that nothing new arrives and it completes (one
+    that looked complete beside the writers may not be by the time it returns). The next write
+    transaction then starts the WAL over, writing into pages the file already has. Both are
+    PASSIVE: they never wait for readers (a reader still on an old snapshot leaves the rest to
+    the next checkpoint). The writers wait for the second one only: a few milliseconds."""
+
+    def __init__(
+        self, path: str, write_lock: asyncio.Lock, *, every: int = CHECKPOINT_EVERY_COMMITS
+    ) -> None:
         self.path = path
         self.every = every
+        self._write_lock = write_lock
         self._commits = 0
         self._running: asyncio.Task[None] | None = None
+        # A thread of its own, with one connection: the second pass holds the write lock, so it
+        # must never queue behind other work in the loop's shared pool (password hashing).
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lugx-checkpoint")
+        self._connection: sqlite3.Connection | None = None
 
     def committed(self) -> None:
         self._commits += 1
@@ -192,21 +210,33 @@ class WalCheckpoints:
             self._running = asyncio.create_task(self.run())
 
     async def run(self) -> None:
+        loop = asyncio.get_running_loop()
         try:
-            await asyncio.to_thread(self._checkpoint)
+            # Nearly all of it beside the writers; then what they wrote meanwhile, none writing.
+            await loop.run_in_executor(self._thread, self._checkpoint)
+            async with self._write_lock:
+                await loop.run_in_executor(self._thread, self._checkpoint)
         except Exception:
             log.exception("WAL checkpoint failed; the next one will try again", db=self.path)
 
     def _checkpoint(self) -> None:
-        connection = sqlite3.connect(self.path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
-        try:
-            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        finally:
-            connection.close()
+        if self._connection is None:
+            self._connection = sqlite3.connect(
+                self.path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+            )
+        self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     async def wait(self) -> None:
         if self._running is not None:
             await self._running
+
+    async def close(self) -> None:
+        """After the last checkpoint: its connection closed, its thread let go (once)."""
+        await self.wait()
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await asyncio.get_running_loop().run_in_executor(self._thread, connection.close)
+        self._thread.shutdown(wait=False)
 
 
 class Database:
@@ -244,12 +274,12 @@ class Database:
             )
             self._held = (HeldConnections(self._inline[0]), HeldConnections(self._inline[1]))
             self._sessions = _async_sessions(self.reader)  # long reads, if the service has them
-            self._write_lock = asyncio.Lock()
+            self._write_lock = write_lock = asyncio.Lock()
             # Inline readers wait for a connection here, on the loop, never inside their pool:
             # a synchronous pool would wait on the loop's own thread, so nothing could give one
             # back.
             self._read_slots = asyncio.Semaphore(pool_size)
-            self._checkpoints = WalCheckpoints(file) if file is not None else None
+            self._checkpoints = WalCheckpoints(file, write_lock) if file is not None else None
         else:
             self.writer = self.reader = create_async_engine(
                 url, echo=echo, pool_size=pool_size, max_overflow=pool_size
@@ -271,10 +301,16 @@ class Database:
     def dialect(self) -> str:
         return self.writer.dialect.name
 
-    def session(self, *, write: bool = True, long: bool = False) -> UnitOfWork:
+    def session(
+        self, *, write: bool = True, long: bool = False, single: bool = False
+    ) -> UnitOfWork:
         """A unit of work: commits when the block ends normally, rolls back when it raises.
-        `long`: a read that may take milliseconds (see `long_reads`)."""
-        return UnitOfWork(self, write=write, long=long)
+        `long`: a read that may take milliseconds (see `long_reads`). `single`: a write of one
+        prepared statement, which on PostgreSQL is its own transaction, without BEGIN and COMMIT
+        (two round trips of three). The statement commits as it runs: nothing after it in the
+        block can roll it back. A second statement, or the ORM, is refused, on SQLite too
+        (where the unit of work stays one transaction, as the writer's are anyway)."""
+        return UnitOfWork(self, write=write, long=long, single=single)
 
     async def _close(self, session: AsyncSession) -> None:
         """An InlineSession closes without yielding. PostgreSQL's close, and a threaded long
@@ -307,7 +343,7 @@ class Database:
 
     async def dispose(self) -> None:
         if self._checkpoints is not None:
-            await self._checkpoints.wait()
+            await self._checkpoints.close()
         if self._kept is not None:
             await self._kept.close()
         for engine in {self.writer, self.reader}:
@@ -329,12 +365,23 @@ class UnitOfWork:
     commit, or roll back if the block raised (or the commit did); close the session; give back
     the connection and the lock; then, after a commit only, the after-commit callbacks."""
 
-    __slots__ = ("_connection", "_db", "_gate", "_held", "_lent", "_long", "_session", "_write")
+    __slots__ = (
+        "_connection",
+        "_db",
+        "_gate",
+        "_held",
+        "_lent",
+        "_long",
+        "_session",
+        "_single",
+        "_write",
+    )
 
-    def __init__(self, db: Database, *, write: bool, long: bool) -> None:
+    def __init__(self, db: Database, *, write: bool, long: bool, single: bool = False) -> None:
         self._db = db
         self._write = write
         self._long = long
+        self._single = single and write and not long
         self._gate: asyncio.Lock | asyncio.Semaphore | None = None
         self._held: HeldConnections | None = None
         self._connection: Connection | None = None
@@ -345,9 +392,9 @@ class UnitOfWork:
         db = self._db
         if db._kept is not None:
             # A long read may set what its transaction plans with (SET LOCAL): it keeps one.
-            transaction = self._write or self._long
+            transaction = (self._write and not self._single) or self._long
             self._lent = LentConnection(await db._kept.take(), transaction=transaction)
-            self._session = PgSession(self._lent)
+            self._session = PgSession(self._lent, single=self._single)
         elif self._write or not (self._long and db._long_reads):
             assert db._held is not None
             gate = db._write_lock if self._write else db._read_slots
@@ -361,7 +408,7 @@ class UnitOfWork:
                 self._release_gate()
                 raise
             self._held = held
-            self._session = InlineSession(self._connection, write=self._write)
+            self._session = InlineSession(self._connection, write=self._write, single=self._single)
         else:  # a long read, on aiosqlite's thread
             self._session = db._sessions()
         return self._session

@@ -23,7 +23,6 @@ from sqlalchemy import Connection, Engine, util
 from sqlalchemy.engine import Result
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from lugx.platform.db.lazy_orm import LazyOrm
 from lugx.platform.db.prepared import is_prepared, plan_for, run
@@ -60,15 +59,16 @@ class InlineSession(LazyOrm, AsyncSession):  # type: ignore[override]
     transaction bookkeeping cost about 110 us a unit of work, several times what SQLite spends
     on it."""
 
-    def __init__(self, connection: Connection, *, write: bool = True) -> None:
+    def __init__(self, connection: Connection, *, write: bool = True, single: bool = False) -> None:
         # Not AsyncSession.__init__: it asks for asyncio engines, and there are none below.
         self._async_bind = None
         self._async_binds = {}
         self._write = write
         self._ended = False
         self._connection = connection
-        self._orm: Session | None = None
-        self._info: dict[Any, Any] = {}
+        # `single`: still one transaction here, but held to the one statement PostgreSQL runs
+        # as its own, so that misuse fails on SQLite too.
+        self._no_orm_yet(single=single)
 
     def _orm_connection(self) -> Connection:
         return self._begun()
@@ -105,6 +105,7 @@ class InlineSession(LazyOrm, AsyncSession):  # type: ignore[override]
     ) -> Result[Any]:
         if is_prepared(statement) and not (execution_options or bind_arguments or kw):
             return self._run_prepared(statement, params)
+        self._refuse_if_single()
         options = (
             util.immutabledict(execution_options).union(_EXECUTE_OPTIONS)
             if execution_options
@@ -125,6 +126,8 @@ class InlineSession(LazyOrm, AsyncSession):  # type: ignore[override]
                 self._orm.connection()  # its SAVEPOINT, if not sent yet, goes before this
         connection = self._begun() if self._write else self._live()
         plan, sets = plan_for(statement, connection.dialect, params)
+        if self._single_left is not None:
+            self._take_the_one_statement(plan, sets)
         return run(connection, plan, params or {}, sets)
 
     async def scalar(self, statement: Any, params: Any = None, **kw: Any) -> Any:

@@ -24,7 +24,6 @@ from typing import Any
 from sqlalchemy import Connection, util
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
-from sqlalchemy.orm import Session
 from sqlalchemy.util import greenlet_spawn
 
 from lugx.platform.db.lazy_orm import LazyOrm
@@ -35,15 +34,14 @@ class PgSession(LazyOrm, AsyncSession):  # type: ignore[override]
     """AsyncSession over one pooled connection lent to the unit of work, whose transaction it
     commits or rolls back."""
 
-    def __init__(self, lent: LentConnection) -> None:
+    def __init__(self, lent: LentConnection, *, single: bool = False) -> None:
         # Not AsyncSession.__init__: it makes the ORM session at once, and most units of work
         # (prepared statements only) never use it; making and closing one was 4 % of a checkout.
         self._async_bind = lent.connection
         self._async_binds = {}
         self._lent = lent
         self._held = lent.connection
-        self._orm: Session | None = None
-        self._info: dict[Any, Any] = {}
+        self._no_orm_yet(single=single)
 
     def _orm_connection(self) -> Connection:
         return self._connection
@@ -71,6 +69,7 @@ class PgSession(LazyOrm, AsyncSession):  # type: ignore[override]
             if orm is not None and orm.in_nested_transaction():
                 await self.connection()  # its SAVEPOINT, if not sent yet, goes before this
             return await self._run_prepared(statement, params)
+        self._refuse_if_single()
         result: Result[Any] = await super().execute(
             statement,
             params,
@@ -89,6 +88,8 @@ class PgSession(LazyOrm, AsyncSession):  # type: ignore[override]
     async def _run_prepared(self, statement: Any, params: Any) -> Result[Any]:
         """As prepared.run does on SQLite: once, one executemany, or a statement per set."""
         plan, sets = plan_for(statement, self._connection.dialect, params)
+        if self._single_left is not None:
+            self._take_the_one_statement(plan, sets)
         if sets is not None and plan.executes_many:
             return await self._execute_many(plan, sets)
         rows: list[Any] = []

@@ -77,6 +77,7 @@ class EventBus:
             backoff_max=settings.event_backoff_max_seconds,
             retention=timedelta(hours=settings.outbox_retention_hours),
             fresh_grace_seconds=settings.outbox_fresh_grace_seconds,
+            fresh_delay_seconds=settings.outbox_fresh_delay_seconds,
         )
         self._subscribed = False
         self._relay_task: asyncio.Task[None] | None = None

@@ -133,9 +133,12 @@ class OutboxRelay:
         retention: timedelta | None = None,
         purge_interval_seconds: float = 3600.0,
         fresh_grace_seconds: float = 2.0,
+        fresh_delay_seconds: float = 0.0,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if not 0 <= fresh_delay_seconds < fresh_grace_seconds:
+            raise ValueError("fresh_delay_seconds must be at least 0 and below the grace")
         self.db = db
         self.tables = tables
         self.transport = transport
@@ -152,7 +155,13 @@ class OutboxRelay:
         # How long a fresh event's row waits before a poll may take it: far longer than the
         # relay takes to publish it from memory, short enough to pick up soon after a crash.
         self.fresh_grace = timedelta(seconds=fresh_grace_seconds)
+        # How long a fresh event waits in memory before it goes out. Meanwhile the request that
+        # wrote it usually finishes what its consumers would otherwise do again (the saga tells
+        # shopping itself that an order is paid: `SkipWhen`), and the events of many requests go
+        # out, and are marked published, together.
+        self.fresh_delay = fresh_delay_seconds
         self._fresh: list[Event] = []
+        self._fresh_due = 0.0  # when the oldest of `_fresh` goes out (time.monotonic)
         self._poll_now = False
         self._running = False
         self._wake = asyncio.Event()
@@ -170,8 +179,18 @@ class OutboxRelay:
         loop has ended they are left to a poll (after the grace), here or elsewhere."""
         if not self._running:
             return
+        if not self._fresh:
+            self._fresh_due = time.monotonic() + self.fresh_delay
+            self._wake.set()  # the loop now waits until then at the most
         self._fresh.extend(events)
-        self._wake.set()
+        if len(self._fresh) >= self.batch_size:
+            self._wake.set()
+
+    def _fresh_ready(self) -> bool:
+        fresh = self._fresh
+        return bool(fresh) and (
+            len(fresh) >= self.batch_size or time.monotonic() >= self._fresh_due
+        )
 
     def notify(self) -> None:
         """Poll now rather than at the next interval (rows written without the fresh path)."""
@@ -193,7 +212,7 @@ class OutboxRelay:
             while not self._stopping:
                 self._wake.clear()
                 try:
-                    if self._fresh:
+                    if self._fresh_ready():
                         await self.deliver_fresh()
                     if self._poll_now or time.monotonic() >= next_poll:
                         self._poll_now = False
@@ -206,22 +225,27 @@ class OutboxRelay:
                     # The database may be briefly unavailable; the next pass tries again.
                     log.exception("outbox relay pass failed")
                     next_poll = time.monotonic() + self.poll_seconds
-                if self._stopping or self._fresh or self._poll_now:
+                if self._stopping or self._poll_now or self._fresh_ready():
                     continue
+                until = min(next_poll, self._fresh_due) if self._fresh else next_poll
                 with contextlib.suppress(TimeoutError):
-                    wait = max(0.0, next_poll - time.monotonic())
+                    wait = max(0.0, until - time.monotonic())
                     await asyncio.wait_for(self._wake.wait(), timeout=wait)
-            if self._fresh:  # committed before stop() was asked: out now, not after the grace
+            # Committed before stop() was asked (or while these go): out now, not after the
+            # grace, a batch at a time.
+            while self._fresh:
                 try:
                     await self.deliver_fresh()
                 except Exception:
                     log.exception("outbox relay pass failed")
+                    break
         finally:
             self._running = False
             self._stopping = False  # ready for a later run
 
     async def deliver_fresh(self) -> int:
-        """Publish the events handed over by `committed`, from memory. Returns how many."""
+        """Publish the events handed over by `committed`, from memory, due or not. Returns how
+        many."""
         async with self._pass_lock:
             # A batch at a time: a broker that answers slowly must not make one pass of all
             # that piles up meanwhile (nor one UPDATE with a parameter per event of it).
@@ -313,7 +337,9 @@ class OutboxRelay:
     ) -> None:
         now = utcnow()
         statements = self._statements
-        async with self.db.session(write=True) as session:
+        # Most passes only stamp what they published: one statement, its own transaction.
+        single = not (untried or failed)
+        async with self.db.session(write=True, single=single) as session:
             if untried:
                 back = {"ids": untried, "now": now, "claimed": int(claimed)}
                 await session.execute(statements.hand_back, back)

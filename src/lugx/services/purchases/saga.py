@@ -100,10 +100,9 @@ async def place(ctx: ServiceContext, user_id: uuid.UUID, key: str, method: str) 
     replay of that order, another checkout in flight for the player is a 409."""
     order_id = uuid.uuid4()
     try:
-        async with ctx.db.session() as session:
-            await repo.insert_order(
-                session, service.new_order(order_id, user_id, key, method, utcnow())
-            )
+        order = service.new_order(order_id, user_id, key, method, utcnow())
+        async with ctx.db.session(single=True) as session:
+            await repo.insert_order(session, order)
     except IntegrityError:
         async with ctx.db.session(write=False) as session:
             existing = await repo.order_id_by_key(session, user_id, key)
