@@ -34,8 +34,7 @@ from lugx.platform.bootstrap import Platform, Wiring, build_wiring
 from lugx.platform.events import Event, Transport
 from lugx.platform.settings import Settings
 from lugx.services import SERVICE_MODULES, available
-from tests.brokers import remove_namespace
-from tests.conftest import TEST_BROKER_URL, _truncate
+from tests.conftest import TEST_BROKER_URL, stop_emptied
 from tests.conftest import test_settings as settings_for
 from tests.gateway.conftest import CLIENT_IP, client_for, issue
 
@@ -691,10 +690,7 @@ async def store(migrated: tuple[Path, str]) -> AsyncIterator[tuple[Platform, htt
         async with client_for(gateway) as http:
             yield platform, http
     finally:
-        await _truncate(platform)
-        await platform.stop()
-        if TEST_BROKER_URL:
-            await remove_namespace(TEST_BROKER_URL, settings.event_namespace, [])
+        await stop_emptied(platform)
 
 
 async def _eventually(check: Callable[[], Awaitable[bool]], seconds: float = 10.0) -> None:

@@ -15,8 +15,7 @@ import pytest
 from lugx.platform.bootstrap import Platform
 from lugx.platform.settings import Settings
 from lugx.services import spec_of
-from tests.brokers import remove_namespace
-from tests.conftest import TEST_BROKER_URL, _truncate
+from tests.conftest import stop_emptied
 
 SERVICES = ("users", "payments")
 
@@ -28,7 +27,4 @@ async def platform(settings: Settings) -> AsyncIterator[Platform]:
     try:
         yield platform
     finally:
-        await _truncate(platform)
-        await platform.stop()
-        if TEST_BROKER_URL:
-            await remove_namespace(TEST_BROKER_URL, settings.event_namespace, [])
+        await stop_emptied(platform)

@@ -84,6 +84,7 @@ class Platform:
         self.settings = settings
         self.wiring = build_wiring(settings, holds_signing_key=holds_signing_key)
         self.runtimes: dict[str, ServiceRuntime] = {}
+        self._halted = False
         for spec in specs:
             runtime = ServiceRuntime(spec, self.wiring)
             self.runtimes[spec.name] = runtime
@@ -94,6 +95,7 @@ class Platform:
         return [runtime.ctx.events for runtime in self.runtimes.values()]
 
     async def start(self, *, migrate: bool = True, seed: bool = False) -> None:
+        self._halted = False
         for runtime in self.runtimes.values():
             await runtime.prepare(migrate=migrate, seed=seed)
         await start_buses(self.wiring.transport, self.buses)
@@ -101,9 +103,19 @@ class Platform:
             runtime.start_background()
 
     async def stop(self) -> None:
+        await self.halt()
+        await self.close()
+
+    async def halt(self) -> None:
+        """Stop every relay, consumer and background task; databases stay open. Idempotent."""
+        if self._halted:
+            return
+        self._halted = True
         for runtime in self.runtimes.values():
             await runtime.stop_background()
         await stop_buses(self.wiring.transport, self.buses)
+
+    async def close(self) -> None:
         for runtime in reversed(list(self.runtimes.values())):
             await runtime.close()
         await self.wiring.close()

@@ -152,6 +152,10 @@ class ServiceRuntime:
             name = f"lugx-{self.spec.name}-{getattr(loop, '__name__', 'loop')}"
             self._tasks.append(asyncio.create_task(loop(self.ctx), name=name))
 
+    @property
+    def background_running(self) -> bool:
+        return any(not task.done() for task in self._tasks)
+
     async def stop_background(self) -> None:
         tasks, self._tasks = self._tasks, []
         for task in tasks:

@@ -157,6 +157,10 @@ class EventBus:
             )
             self.relay.notify()  # deliver what an earlier run left behind
 
+    @property
+    def running(self) -> bool:
+        return self._relay_task is not None
+
     async def stop(self) -> None:
         """Stop the relay after its current pass (cancel it if that takes too long)."""
         task, self._relay_task = self._relay_task, None
