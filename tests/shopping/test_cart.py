@@ -5,13 +5,21 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from lugx.platform.bootstrap import Platform
 from lugx.services.shopping.models import CartItem
 from tests.catalog.factories import create_game
 from tests.conftest import database_of
-from tests.shopping.factories import CART, add_to_cart, bundle_of_two, cart_of, games
+from tests.shopping.factories import (
+    CART,
+    add_to_cart,
+    bundle_of_two,
+    cart_of,
+    games,
+    service_calls,
+)
 from tests.users.factories import signed_up
 
 
@@ -165,3 +173,50 @@ async def test_a_full_cart_takes_no_more(client: httpx.AsyncClient, platform: Pl
     assert full.status_code == 409
     assert full.json()["type"].endswith("/cart-full")
     assert await cart_rows(platform) == 2
+
+
+async def test_the_same_game_added_twice_at_once_is_one_line(
+    client: httpx.AsyncClient, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both adds read the cart (no line yet) before either writes: the cart's one line per app
+    lets one in and answers the other 409, with the one line."""
+    _, (game,) = await games(client, platform, 1000)
+    player = await signed_up(client)
+    await add_to_cart(client, player, (await games(client, platform, 500))[1][0]["app_id"])
+    both_read = asyncio.Barrier(2)
+
+    async def after_the_read(call: str) -> None:
+        if call.startswith("CatalogClient"):
+            await asyncio.wait_for(both_read.wait(), timeout=10)
+
+    with service_calls(monkeypatch, before=after_the_read):
+        answers = await asyncio.gather(
+            add_to_cart(client, player, game["app_id"]),
+            add_to_cart(client, player, game["app_id"]),
+        )
+    assert sorted(answer.status_code for answer in answers) == [201, 409]
+    refused = next(answer for answer in answers if answer.status_code == 409)
+    assert refused.json()["type"].endswith("/already-in-cart")
+    assert await cart_rows(platform) == 2
+
+
+async def test_an_add_answers_with_a_line_another_tab_added_meanwhile(
+    client: httpx.AsyncClient, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, (first, other, added) = await games(client, platform, 100, 200, 300)
+    player = await signed_up(client)
+    await add_to_cart(client, player, first["app_id"])  # the cart exists
+    tabs: list[httpx.Response] = []
+    opened: list[bool] = []
+
+    async def another_tab(call: str) -> None:
+        if call.startswith("CatalogClient") and not opened:
+            opened.append(True)  # the other tab's own add passes here too
+            tabs.append(await add_to_cart(client, player, other["app_id"]))
+
+    with service_calls(monkeypatch, before=another_tab):
+        answer = await add_to_cart(client, player, added["app_id"])
+    assert tabs[0].status_code == 201
+    assert answer.status_code == 201, answer.text
+    lines = [line["app_id"] for line in answer.json()["items"]]
+    assert lines == [first["app_id"], other["app_id"], added["app_id"]]

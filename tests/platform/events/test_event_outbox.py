@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from lugx.platform.events import publish
-from lugx.platform.events.outbox import notify_after_commit
+from lugx.platform.events.outbox import notify_after_commit, outbox_row
 
 if TYPE_CHECKING:
     from tests.platform.events.conftest import EventsEnv
@@ -107,3 +108,57 @@ async def test_notify_after_commit_fires_on_commit_only(env: EventsEnv) -> None:
     assert await env.count(env.tables.outbox) == 1
     async with env.db.session(write=False) as session:
         assert (await session.scalar(select(env.tables.outbox.c.type))) == "ThingDone"
+
+
+def outbox_inserts(env: EventsEnv) -> list[bool]:
+    """Record each INSERT into the outbox the write units of work send: executemany or not."""
+    sent: list[bool] = []
+
+    def seen(_conn: Any, _cursor: Any, sql: str, _params: Any, _ctx: Any, many: bool) -> None:
+        if sql.startswith(f"INSERT INTO {env.tables.outbox.name}"):
+            sent.append(many)
+
+    engine = env.db.session_engine(write=True)
+    event.listen(engine, "before_cursor_execute", seen)
+    return sent
+
+
+async def test_a_unit_of_works_events_are_written_at_commit_in_one_statement(
+    env: EventsEnv,
+) -> None:
+    sent = outbox_inserts(env)
+    async with env.db.session(write=True) as session:
+        for n in range(4):
+            await publish(
+                session, env.tables, producer="p", type="ThingDone", key=f"{n}", payload={}
+            )
+        assert sent == []  # kept until the commit
+    assert sent == [True]  # one executemany: one round trip to PostgreSQL
+    assert sorted(row.key for row in await env.rows(env.tables.outbox)) == ["0", "1", "2", "3"]
+
+
+async def test_an_event_before_a_rolled_back_savepoint_stays_and_one_inside_goes(
+    env: EventsEnv,
+) -> None:
+    async with env.db.session(write=True) as session:
+        await publish(session, env.tables, producer="p", type="ThingDone", key="kept", payload={})
+        savepoint = await session.begin_nested()
+        await publish(session, env.tables, producer="p", type="ThingDone", key="undone", payload={})
+        await savepoint.rollback()
+    assert [row.key for row in await env.rows(env.tables.outbox)] == ["kept"]
+
+
+async def test_an_outbox_write_failing_at_commit_rolls_the_unit_of_work_back(
+    env: EventsEnv,
+) -> None:
+    async def pay_with_a_clashing_event() -> None:
+        async with env.db.session(write=True) as session:
+            await session.execute(insert(env.orders).values(id=uuid.uuid4(), note="x"))
+            made = await publish(session, env.tables, producer="p", type="T", key="k", payload={})
+            # The same event id written already: the INSERT at commit breaks the primary key.
+            await session.execute(insert(env.tables.outbox).values(outbox_row(made)))
+
+    with pytest.raises(IntegrityError):
+        await pay_with_a_clashing_event()
+    assert await env.count(env.orders) == 0
+    assert await env.count(env.tables.outbox) == 0

@@ -41,6 +41,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # About SQLite's own default (1,000 WAL pages) for transactions of a few pages each.
 CHECKPOINT_EVERY_COMMITS = 250
 _AFTER_COMMIT = "lugx.after_commit"
+_BEFORE_COMMIT = "lugx.before_commit"
 _IDLE_SINCE = "lugx.idle_since"
 # PostgreSQL: a pooled connection unused this long is checked before it is handed out.
 PING_AFTER_IDLE_SECONDS = 10.0
@@ -56,6 +57,17 @@ def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     that must not see, or act on, uncommitted data, such as dropping a cache entry that a
     concurrent read could otherwise fill again with the old row."""
     session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+def before_commit(session: AsyncSession, callback: AfterCommit) -> bool:
+    """Run `callback` in this unit of work's transaction, just before it commits (never if it
+    rolls back); if it raises, the unit of work rolls back. For writes gathered along the way
+    and sent as one statement. False, and nothing kept, if `session` is not a write unit of
+    work's (a long read's), which has no commit to wait for."""
+    if not isinstance(session, LazyOrm):
+        return False
+    session.info.setdefault(_BEFORE_COMMIT, []).append(callback)
+    return True
 
 
 def in_savepoint(session: AsyncSession) -> bool:
@@ -422,6 +434,8 @@ class UnitOfWork:
         try:
             try:
                 if kind is None:
+                    for callback in session.info.pop(_BEFORE_COMMIT, ()):
+                        await callback()
                     await session.commit()
                 else:
                     await session.rollback()

@@ -67,8 +67,10 @@ async def insert_new(
             setattr(row, attr.key, values[column.name])
         else:  # left out, as the ORM leaves it: SQL NULL (a JSON column's too)
             setattr(row, attr.key, None)
-    dialect = session.get_bind().dialect.name
-    statement = _insert_unless_taken(dialect, table) if unless_taken else insert_of(table)
+    if unless_taken:
+        statement = _insert_unless_taken(session.get_bind().dialect.name, table)
+    else:  # asks nothing of the ORM: a single-statement unit of work may run it
+        statement = insert_of(table)
     if rowcount(await session.execute(statement, values)) != 1:
         return False
     mark_detached(row)

@@ -3,6 +3,8 @@
 The event exists exactly when the change it describes is committed: both are in one transaction,
 which the request scope commits (services never commit). If the transaction rolls back, the
 event vanishes with the change; if the process dies after the commit, the relay finds the row.
+A unit of work's rows are written together just before it commits, in one statement (an event
+published inside a savepoint is written at once, so that the savepoint's rollback takes it).
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 import orjson
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lugx.platform.db.database import after_commit
+from lugx.platform.db.database import after_commit, before_commit, in_savepoint
 from lugx.platform.db.sql import insert_of
 from lugx.platform.events.envelope import Event, plain_object
 from lugx.platform.events.tables import EventTables
@@ -21,6 +24,7 @@ from lugx.platform.events.transport import Notify
 
 _NOTIFIED_KEY = "lugx.events.notified"
 _FRESH_KEY = "lugx.events.fresh"
+_ROWS_KEY = "lugx.events.rows"
 
 
 class FreshEvents(Protocol):
@@ -53,8 +57,29 @@ async def publish(
     row = outbox_row(event, as_json)
     if due_in is not None:
         row["next_attempt_at"] = event.occurred_at + due_in
-    await session.execute(insert_of(tables.outbox), row)
+    if in_savepoint(session) or not _write_at_commit(session, tables.outbox, row):
+        await session.execute(insert_of(tables.outbox), row)  # a savepoint's rollback undoes it
     return event
+
+
+def _write_at_commit(session: AsyncSession, outbox: Table, row: dict[str, Any]) -> bool:
+    """Keep the row for one INSERT of all the unit of work's events just before it commits: a
+    paid order's four events are one round trip to PostgreSQL instead of four. False if the
+    session has no commit to wait for."""
+    pending: dict[Table, list[dict[str, Any]]] = session.info.setdefault(_ROWS_KEY, {})
+    rows = pending.get(outbox)
+    if rows is not None:
+        rows.append(row)
+        return True
+    rows = [row]
+
+    async def write() -> None:
+        await session.execute(insert_of(outbox), rows if len(rows) > 1 else rows[0])
+
+    if not before_commit(session, write):
+        return False
+    pending[outbox] = rows
+    return True
 
 
 def outbox_row(event: Event, payload_json: bytes | None = None) -> dict[str, Any]:

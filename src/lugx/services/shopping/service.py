@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.platform.auth import Principal
 from lugx.platform.clients import side_by_side
+from lugx.platform.db import Database
 from lugx.platform.db.sql import insert_new
 from lugx.platform.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from lugx.platform.service import ServiceContext
@@ -244,7 +245,7 @@ async def add_to_cart(
     ctx: ServiceContext, principal: Principal, body: CartItemAdd, now: datetime
 ) -> CartRead:
     """Add a game to the caller's cart and answer with the cart: read it, ask the catalog and
-    purchases about it and the game (once), then one short write."""
+    purchases about it and the game (once), then one short write and a read of what it left."""
     _refuse_self_gift(principal, body)
     user_id = principal.user_id
     async with ctx.db.session(write=False) as session:
@@ -252,23 +253,45 @@ async def add_to_cart(
         coupon = await _coupon_of(session, cart)
     known, recipient_exists = await _learn_addition(ctx, principal, body, items)
     game = _vetted(known, body, body.gift_for or user_id, recipient_exists)
-    async with ctx.db.session() as session:
-        cart, items = await add_item(session, user_id, body, game)
+    cart, items = await add_item(ctx.db, user_id, cart, items, body, game)
     return await _view_after_write(ctx, user_id, cart, items, known, coupon, now)
 
 
 async def add_item(
-    session: AsyncSession, user_id: uuid.UUID, body: CartItemAdd, game: Sellable
+    db: Database,
+    user_id: uuid.UUID,
+    cart: Cart | None,
+    items: list[CartItem],
+    body: CartItemAdd,
+    game: Sellable,
 ) -> tuple[Cart, list[CartItem]]:
-    """Put a vetted game in the user's cart; the cart and its lines now."""
-    cart, items = await repo.cart_with_items(session, user_id)
-    if cart is None:
-        cart = await repo.ensure_cart(session, user_id)
+    """Put a vetted game in the user's cart, as read just before (`cart`, `items`); the cart and
+    its lines now. A cart that exists takes the line in one statement, its own transaction (on
+    PostgreSQL one round trip instead of four); the cart's unique line per app refuses a racing
+    twin. The room left is judged by the lines read: two adds racing for the last place may
+    both get it, as a read in the write's transaction would allow on PostgreSQL too."""
     if any(item.app_id == game.app_id for item in items):
         raise Conflict(f"{game.title} is in your cart already", code="already-in-cart")
     if len(items) >= MAX_CART_ITEMS:
         raise Conflict(f"A cart holds at most {MAX_CART_ITEMS} items", code="cart-full")
-    added = CartItem(
+    try:
+        if cart is None:
+            async with db.session() as session:
+                cart = await repo.ensure_cart(session, user_id)  # or a racing first add's
+                await insert_new(session, _line(cart, body, game), track=False)
+        else:
+            async with db.session(single=True) as session:
+                await insert_new(session, _line(cart, body, game), track=False)
+    except IntegrityError:  # the same add, racing: the other one won
+        raise Conflict(f"{game.title} is in your cart already", code="already-in-cart") from None
+    async with db.session(write=False) as session:
+        now_cart, now_items = await repo.cart_with_items(session, user_id)
+    assert now_cart is not None, "a cart is never deleted"
+    return now_cart, now_items
+
+
+def _line(cart: Cart, body: CartItemAdd, game: Sellable) -> CartItem:
+    return CartItem(
         cart_id=cart.id,
         app_id=game.app_id,
         recipient_id=body.gift_for,
@@ -276,11 +299,6 @@ async def add_item(
         type=game.type,
         header_image=game.header_image,
     )
-    try:
-        await insert_new(session, added, track=False)
-    except IntegrityError:  # the same add, racing: the other one won
-        raise Conflict(f"{game.title} is in your cart already", code="already-in-cart") from None
-    return cart, [*items, added]
 
 
 async def remove_item(session: AsyncSession, user_id: uuid.UUID, app_id: int) -> None:
