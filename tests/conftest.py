@@ -221,11 +221,27 @@ def over_http(platform: Platform, client_type: type[C], caller: str) -> C:
     )
 
 
+# Ports for servers the tests start, below the kernel's ephemeral range: a port the kernel hands
+# out (bind to 0) can be taken by any outgoing connection (to PostgreSQL, Redis, the broker)
+# before the server that was to listen on it has started. Each test worker has its own block.
+PORTS_FROM, PORTS_PER_WORKER = 20_000, 1_500
+_next_port: dict[str, int] = {}
+
+
 def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port nobody listens on right now, for a server a test starts."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    block = PORTS_FROM + (int(worker) % 8 if worker.isdigit() else 0) * PORTS_PER_WORKER
+    for _ in range(PORTS_PER_WORKER):
+        offset = _next_port.get(worker, 0)
+        _next_port[worker] = (offset + 1) % PORTS_PER_WORKER
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", block + offset))
+            except OSError:
+                continue  # in use (another program, or a test's server not yet gone)
+            return block + offset
+    raise RuntimeError(f"no free port in {block}-{block + PORTS_PER_WORKER - 1}")
 
 
 @asynccontextmanager

@@ -261,6 +261,16 @@ async def test_postgres_checks_a_connection_only_after_it_sat_idle() -> None:
         await database.dispose()
 
 
+async def test_insert_new_untracked_is_a_single_statement_unit_of_works_one_statement(
+    db: Database,
+) -> None:
+    """It asks nothing of the ORM (a cart line added in one statement relies on it)."""
+    async with db.session(single=True) as session:
+        assert await insert_new(session, Counter(name="alone"), track=False)
+    async with db.session(write=False) as session:
+        assert await session.scalar(select(func.count()).where(Counter.name == "alone")) == 1
+
+
 async def test_insert_new_leaves_unset_columns_null_and_refuses_to_guess_a_server_default(
     db: Database,
 ) -> None:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Callable
 from typing import Any, cast
 
 from sqlalchemy import Column, Insert, Table, Update, bindparam, insert, inspect, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql import Executable
@@ -51,22 +53,18 @@ async def insert_new(
     winner's row is readable right after). Relationships are not followed. `track=False`: the
     object stays the caller's, detached (nothing changes it after; on SQLite a unit of work that
     needs no ORM session then makes none)."""
-    table = cast(Table, type(row).__table__)
-    state = inspect(row)
+    model: Any = type(row)
+    table, columns = _insert_columns(model)
+    given = inspect(row).dict
     values = {}
-    for attr in state.mapper.column_attrs:
-        column = attr.columns[0]
-        if not isinstance(column, Column) or column.table is not table:
-            raise TypeError(f"insert_new writes table columns only, not {attr.key}")
-        if attr.key in state.dict:
-            values[column.name] = getattr(row, attr.key)
-        elif column.server_default is not None:
-            raise TypeError(f"insert_new cannot know {attr.key}'s server default: set it")
-        elif column.default is not None:
-            values[column.name] = default_maker(column.default)()
-            setattr(row, attr.key, values[column.name])
+    for key, name, make in columns:
+        if key in given:
+            values[name] = given[key]
+        elif make is not None:
+            values[name] = made = make()
+            setattr(row, key, made)
         else:  # left out, as the ORM leaves it: SQL NULL (a JSON column's too)
-            setattr(row, attr.key, None)
+            setattr(row, key, None)
     if unless_taken:
         statement = _insert_unless_taken(session.get_bind().dialect.name, table)
     else:  # asks nothing of the ORM: a single-statement unit of work may run it
@@ -116,6 +114,33 @@ def _update_by_key(table: Table) -> Update:
 
 
 @functools.cache
+@functools.cache
+def _insert_columns(model: Any) -> tuple[Table, list[tuple[str, str, Callable[[], Any] | None]]]:
+    """A model's table and, for each column attribute, its key, its column's name and its
+    python-side default (a function of nothing), worked out once per class."""
+    table = cast(Table, model.__table__)
+    columns: list[tuple[str, str, Callable[[], Any] | None]] = []
+    mapper: Mapper[Any] = inspect(model)
+    for attr in mapper.column_attrs:
+        column = attr.columns[0]
+        if not isinstance(column, Column) or column.table is not table:
+            raise TypeError(f"insert_new writes table columns only, not {attr.key}")
+        if column.server_default is not None:
+            columns.append((attr.key, column.name, _needs_setting(attr.key)))
+        elif column.default is not None:
+            columns.append((attr.key, column.name, default_maker(column.default)))
+        else:
+            columns.append((attr.key, column.name, None))
+    return table, columns
+
+
+def _needs_setting(key: str) -> Callable[[], Any]:
+    def refuse() -> Any:
+        raise TypeError(f"insert_new cannot know {key}'s server default: set it")
+
+    return refuse
+
+
 def insert_of(table: Table) -> Insert:
     """A plain INSERT into `table`, built once: its values go as parameters (building and keying
     a statement around them costs about as much as running it)."""
