@@ -24,7 +24,7 @@ from lugx.platform.db import (
 )
 from lugx.platform.db.inline_session import InlineSession
 from lugx.platform.db.prepared import prepared
-from lugx.platform.db.sql import insert_new
+from lugx.platform.db.sql import insert_new, insert_of
 from tests.platform.databases import BACKENDS, ONLY_POSTGRES, database_on, postgres_url
 
 
@@ -259,6 +259,13 @@ async def test_postgres_checks_a_connection_only_after_it_sat_idle() -> None:
     finally:
         await other.dispose()
         await database.dispose()
+
+
+def test_a_tables_plain_insert_is_built_once() -> None:
+    """Its plan is compiled once for the statement object: one built per call was compiled per
+    call (three times the cost of a unit of work with one insert_new, measured)."""
+    table = Counter.__table__
+    assert insert_of(table) is insert_of(table)  # type: ignore[arg-type]
 
 
 async def test_insert_new_untracked_is_a_single_statement_unit_of_works_one_statement(

@@ -114,7 +114,6 @@ def _update_by_key(table: Table) -> Update:
 
 
 @functools.cache
-@functools.cache
 def _insert_columns(model: Any) -> tuple[Table, list[tuple[str, str, Callable[[], Any] | None]]]:
     """A model's table and, for each column attribute, its key, its column's name and its
     python-side default (a function of nothing), worked out once per class."""
@@ -141,6 +140,7 @@ def _needs_setting(key: str) -> Callable[[], Any]:
     return refuse
 
 
+@functools.cache
 def insert_of(table: Table) -> Insert:
     """A plain INSERT into `table`, built once: its values go as parameters (building and keying
     a statement around them costs about as much as running it)."""
