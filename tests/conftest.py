@@ -224,24 +224,34 @@ def over_http(platform: Platform, client_type: type[C], caller: str) -> C:
 # Ports for servers the tests start, below the kernel's ephemeral range: a port the kernel hands
 # out (bind to 0) can be taken by any outgoing connection (to PostgreSQL, Redis, the broker)
 # before the server that was to listen on it has started. Each test worker has its own block.
-PORTS_FROM, PORTS_PER_WORKER = 20_000, 1_500
+PORTS_FROM = 10_000
 _next_port: dict[str, int] = {}
+
+
+def _ephemeral_ports_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768  # Linux's usual start
 
 
 def free_port() -> int:
     """A loopback port nobody listens on right now, for a server a test starts."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-    block = PORTS_FROM + (int(worker) % 8 if worker.isdigit() else 0) * PORTS_PER_WORKER
-    for _ in range(PORTS_PER_WORKER):
+    index = int(worker) if worker.isdigit() else 0
+    workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), index + 1)
+    size = (_ephemeral_ports_start() - PORTS_FROM) // workers
+    block = PORTS_FROM + index * size
+    for _ in range(size):
         offset = _next_port.get(worker, 0)
-        _next_port[worker] = (offset + 1) % PORTS_PER_WORKER
+        _next_port[worker] = (offset + 1) % size
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", block + offset))
             except OSError:
                 continue  # in use (another program, or a test's server not yet gone)
             return block + offset
-    raise RuntimeError(f"no free port in {block}-{block + PORTS_PER_WORKER - 1}")
+    raise RuntimeError(f"no free port in {block}-{block + size - 1}")
 
 
 @asynccontextmanager

@@ -4,11 +4,13 @@ tokens with the keys it fetched from the users service's JWKS."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import httpx
 import pytest
 
 from lugx.services import SERVICE_MODULES
+from tests.brokers import remove_namespace
 from tests.conftest import TEST_BROKER_URL, TEST_REDIS_URL, free_port
 
 pytestmark = pytest.mark.slow
@@ -54,7 +57,7 @@ def cluster_env(tmp_path: Path, urls: dict[str, str]) -> dict[str, str]:
     if TEST_BROKER_URL:
         # Events cross processes only through a broker; each run gets its own streams.
         env["LUGX_BROKER_URL"] = TEST_BROKER_URL
-        env["LUGX_EVENT_NAMESPACE"] = f"lugxdist{free_port()}"
+        env["LUGX_EVENT_NAMESPACE"] = f"lugxdist{uuid.uuid4().hex[:12]}"
     return env
 
 
@@ -96,6 +99,8 @@ def cluster(tmp_path: Path) -> Iterator[dict[str, object]]:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+        if TEST_BROKER_URL:  # the run's own streams go with it
+            asyncio.run(remove_namespace(TEST_BROKER_URL, env["LUGX_EVENT_NAMESPACE"], []))
 
 
 def test_a_player_signs_up_and_in_across_processes(cluster: dict[str, object]) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from lugx.platform.bootstrap import Platform
 from lugx.services.shopping.models import CartItem
 from tests.catalog.factories import create_game
-from tests.conftest import database_of
+from tests.conftest import TEST_DATABASE_URL, database_of
 from tests.shopping.factories import (
     CART,
     add_to_cart,
@@ -220,3 +220,36 @@ async def test_an_add_answers_with_a_line_another_tab_added_meanwhile(
     assert answer.status_code == 201, answer.text
     lines = [line["app_id"] for line in answer.json()["items"]]
     assert lines == [first["app_id"], other["app_id"], added["app_id"]]
+
+
+async def test_adds_racing_for_the_last_place_in_a_cart(
+    client: httpx.AsyncClient, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both read a cart with room for one more line before either writes. The write counts the
+    lines as it inserts: on SQLite, whose writers take turns, one gets the place and the other
+    a 409 `cart-full`. On PostgreSQL (read committed) both may get it: the limit is a soft one
+    there, by at most the adds that race."""
+    from lugx.services.shopping import service
+
+    _, (first, one, other) = await games(client, platform, 100, 200, 300)
+    player = await signed_up(client)
+    monkeypatch.setattr(service, "MAX_CART_ITEMS", 2)
+    await add_to_cart(client, player, first["app_id"])
+    both_read = asyncio.Barrier(2)
+
+    async def after_the_read(call: str) -> None:
+        if call.startswith("CatalogClient"):
+            await asyncio.wait_for(both_read.wait(), timeout=10)
+
+    with service_calls(monkeypatch, before=after_the_read):
+        answers = await asyncio.gather(
+            add_to_cart(client, player, one["app_id"]),
+            add_to_cart(client, player, other["app_id"]),
+        )
+    codes = sorted(answer.status_code for answer in answers)
+    if TEST_DATABASE_URL:
+        assert codes in ([201, 201], [201, 409])
+        return
+    assert codes == [201, 409]
+    assert next(a for a in answers if a.status_code == 409).json()["type"].endswith("/cart-full")
+    assert await cart_rows(platform) == 2

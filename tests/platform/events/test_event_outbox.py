@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import pytest
 from sqlalchemy import event, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InvalidRequestError
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from lugx.platform.events import publish
 from lugx.platform.events.outbox import notify_after_commit, outbox_row
@@ -162,3 +163,28 @@ async def test_an_outbox_write_failing_at_commit_rolls_the_unit_of_work_back(
         await pay_with_a_clashing_event()
     assert await env.count(env.orders) == 0
     assert await env.count(env.tables.outbox) == 0
+
+
+async def test_an_event_kept_for_the_commit_goes_with_an_explicit_rollback(env: EventsEnv) -> None:
+    async with env.db.session(write=True) as session:
+        await publish(session, env.tables, producer="p", type="T", key="gone", payload={})
+        await session.rollback()
+        await publish(session, env.tables, producer="p", type="T", key="after", payload={})
+    assert [row.key for row in await env.rows(env.tables.outbox)] == ["after"]
+
+
+async def test_an_event_is_refused_in_a_single_statement_unit_of_work(env: EventsEnv) -> None:
+    with pytest.raises(InvalidRequestError, match="single-statement"):
+        async with env.db.session(single=True) as session:
+            await publish(session, env.tables, producer="p", type="T", key="k", payload={})
+    assert await env.count(env.tables.outbox) == 0
+
+
+async def test_a_session_made_elsewhere_writes_its_event_at_once(env: EventsEnv) -> None:
+    """Only a unit of work's commit is waited for: a session of its own gets the row now."""
+    async with async_sessionmaker(env.db.writer)() as session:
+        await publish(session, env.tables, producer="p", type="T", key="now", payload={})
+        rows = (await session.execute(select(env.tables.outbox.c.key))).scalars().all()
+        assert rows == ["now"]
+        await session.commit()
+    assert await env.count(env.tables.outbox) == 1

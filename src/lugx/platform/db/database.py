@@ -62,8 +62,9 @@ def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
 def before_commit(session: AsyncSession, callback: AfterCommit) -> bool:
     """Run `callback` in this unit of work's transaction, just before it commits (never if it
     rolls back); if it raises, the unit of work rolls back. For writes gathered along the way
-    and sent as one statement. False, and nothing kept, if `session` is not a write unit of
-    work's (a long read's), which has no commit to wait for."""
+    and sent as one statement. False, and nothing kept, if `session` is not made by
+    `Database.session` as an `InlineSession` or `PgSession` (a SQLite long read's, or one made
+    elsewhere), whose commit this cannot see."""
     if not isinstance(session, LazyOrm):
         return False
     session.info.setdefault(_BEFORE_COMMIT, []).append(callback)

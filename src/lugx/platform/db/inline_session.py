@@ -149,6 +149,7 @@ class InlineSession(LazyOrm, AsyncSession):  # type: ignore[override]
             self._connection.commit()
 
     async def rollback(self) -> None:
+        self._forget_what_waited_for_the_commit()
         if self._orm is not None:
             self._orm.rollback()
         # Not in_transaction(): a transaction whose COMMIT failed is no longer "in" one, yet

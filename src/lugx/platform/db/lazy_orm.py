@@ -55,6 +55,16 @@ class LazyOrm:
     def info(self) -> dict[Any, Any]:
         return self._info
 
+    @property
+    def single(self) -> bool:
+        """Whether this is a single-statement unit of work (`Database.session(single=True)`)."""
+        return self._single_left is not None
+
+    def _forget_what_waited_for_the_commit(self) -> None:
+        """A rollback: the writes kept for the commit (`before_commit`: the outbox rows) and what
+        was to follow it (`after_commit`: events handed to the relay...) go with it."""
+        self._info.clear()
+
     def _take_the_one_statement(self, plan: Plan, sets: Any) -> None:
         """A single-statement unit of work runs its statement: refused if it already ran one,
         or if this is several (a statement a set, for RETURNING); one executemany is one."""

@@ -144,6 +144,7 @@ class PgSession(LazyOrm, AsyncSession):  # type: ignore[override]
         await self._lent.commit()
 
     async def rollback(self) -> None:
+        self._forget_what_waited_for_the_commit()
         if self._orm_in_transaction():
             await super().rollback()
         await self._lent.rollback()

@@ -53,6 +53,22 @@ async def insert_new(
     winner's row is readable right after). Relationships are not followed. `track=False`: the
     object stays the caller's, detached (nothing changes it after; on SQLite a unit of work that
     needs no ORM session then makes none)."""
+    table, values = new_row_values(row)
+    if unless_taken:
+        statement = _insert_unless_taken(session.get_bind().dialect.name, table)
+    else:  # asks nothing of the ORM: a single-statement unit of work may run it
+        statement = insert_of(table)
+    if rowcount(await session.execute(statement, values)) != 1:
+        return False
+    mark_detached(row)
+    if track:
+        session.add(row)
+    return True
+
+
+def new_row_values(row: Any) -> tuple[Table, dict[str, Any]]:
+    """A new ORM object's table and the values of its row, as `insert_new` writes them: columns
+    left unset get their model defaults (on the object too) or NULL."""
     model: Any = type(row)
     table, columns = _insert_columns(model)
     given = inspect(row).dict
@@ -65,16 +81,7 @@ async def insert_new(
             setattr(row, key, made)
         else:  # left out, as the ORM leaves it: SQL NULL (a JSON column's too)
             setattr(row, key, None)
-    if unless_taken:
-        statement = _insert_unless_taken(session.get_bind().dialect.name, table)
-    else:  # asks nothing of the ORM: a single-statement unit of work may run it
-        statement = insert_of(table)
-    if rowcount(await session.execute(statement, values)) != 1:
-        return False
-    mark_detached(row)
-    if track:
-        session.add(row)
-    return True
+    return table, values
 
 
 async def save_changes(session: AsyncSession, row: Any) -> None:
@@ -127,10 +134,24 @@ def _insert_columns(model: Any) -> tuple[Table, list[tuple[str, str, Callable[[]
         if column.server_default is not None:
             columns.append((attr.key, column.name, _needs_setting(attr.key)))
         elif column.default is not None:
-            columns.append((attr.key, column.name, default_maker(column.default)))
+            columns.append((attr.key, column.name, _default_or_refusal(attr.key, column)))
         else:
             columns.append((attr.key, column.name, None))
     return table, columns
+
+
+def _default_or_refusal(key: str, column: Column[Any]) -> Callable[[], Any]:
+    """The column's python-side default; a SQL one (a sequence, an expression) refuses only
+    when the column is left unset, as `_needs_setting` does."""
+    try:
+        return default_maker(column.default)
+    except TypeError as exc:
+        message = f"insert_new cannot compute {key}'s default ({exc}): set it"
+
+        def refuse() -> Any:
+            raise TypeError(message)
+
+        return refuse
 
 
 def _needs_setting(key: str) -> Callable[[], Any]:

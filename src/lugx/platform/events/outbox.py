@@ -14,9 +14,11 @@ from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import Table
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lugx.platform.db.database import after_commit, before_commit, in_savepoint
+from lugx.platform.db.lazy_orm import LazyOrm
 from lugx.platform.db.sql import insert_of
 from lugx.platform.events.envelope import Event, plain_object
 from lugx.platform.events.tables import EventTables
@@ -50,6 +52,9 @@ async def publish(
     `due_in`: how long no relay's poll may take the row, because the caller hands the event to
     its relay in memory once the transaction commits (`deliver_after_commit`).
     """
+    if isinstance(session, LazyOrm) and session.single:
+        # Its one statement commits as it runs: the event would be a second, after it.
+        raise InvalidRequestError("An event cannot be published in a single-statement unit of work")
     as_json = orjson.dumps(payload, option=orjson.OPT_UTC_Z)
     event = Event(
         type=type, version=version, producer=producer, key=key, payload=plain_object(as_json)
@@ -64,8 +69,8 @@ async def publish(
 
 def _write_at_commit(session: AsyncSession, outbox: Table, row: dict[str, Any]) -> bool:
     """Keep the row for one INSERT of all the unit of work's events just before it commits: a
-    paid order's four events are one round trip to PostgreSQL instead of four. False if the
-    session has no commit to wait for."""
+    paid order's three events are one round trip to PostgreSQL instead of three. False if the
+    session is not a unit of work's own (one made outside `Database.session`)."""
     pending: dict[Table, list[dict[str, Any]]] = session.info.setdefault(_ROWS_KEY, {})
     rows = pending.get(outbox)
     if rows is not None:

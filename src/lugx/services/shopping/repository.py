@@ -13,6 +13,7 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Delete,
+    Integer,
     Table,
     Update,
     and_,
@@ -20,14 +21,15 @@ from sqlalchemy import (
     delete,
     false,
     func,
+    insert,
     or_,
     select,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lugx.platform.db.prepared import detached_row, model_columns, prepared
-from lugx.platform.db.sql import insert_with_conflicts, rowcount
+from lugx.platform.db.prepared import detached_row, mark_detached, model_columns, prepared
+from lugx.platform.db.sql import insert_with_conflicts, new_row_values, rowcount
 from lugx.services.shopping.models import (
     Cart,
     CartItem,
@@ -114,6 +116,32 @@ async def cart_for_checkout(
     rows = [tuple(row) for row in (await session.execute(_CART_ROWS_AND_RECORDED, params)).all()]
     cart, items = _cart_and_lines(rows)
     return cart, items, bool(rows and rows[0][-1])
+
+
+# A line into a cart that has room for it: one statement, which counts the lines and inserts
+# (on SQLite under the service's write lock, so the limit holds however many adds race).
+_LINE_IF_ROOM = prepared(
+    insert(_ITEMS).from_select(
+        [column.name for column in _ITEMS.c],
+        select(*[bindparam(column.name, type_=column.type) for column in _ITEMS.c]).where(
+            select(func.count())
+            .select_from(_ITEMS)
+            .where(_ITEMS.c.cart_id == bindparam("cart_id"))
+            .scalar_subquery()
+            < bindparam("room", type_=Integer)
+        ),
+    )
+)
+
+
+async def add_line_if_room(session: AsyncSession, line: CartItem, room: int) -> bool:
+    """Insert `line` (defaults filled in, on it too) if its cart holds fewer than `room` lines;
+    False if it is full. IntegrityError if the cart has a line for the app already."""
+    _, values = new_row_values(line)
+    if rowcount(await session.execute(_LINE_IF_ROOM, {**values, "room": room})) != 1:
+        return False
+    mark_detached(line)
+    return True
 
 
 async def set_coupon(session: AsyncSession, cart: Cart, code: str | None) -> None:

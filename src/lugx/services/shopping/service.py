@@ -267,23 +267,20 @@ async def add_item(
 ) -> tuple[Cart, list[CartItem]]:
     """Put a vetted game in the user's cart, as read just before (`cart`, `items`); the cart and
     its lines now. A cart that exists takes the line in one statement, its own transaction (on
-    PostgreSQL one round trip instead of four); the cart's unique line per app refuses a racing
-    twin. The room left is judged by the lines read: two adds racing for the last place may
-    both get it, as a read in the write's transaction would allow on PostgreSQL too."""
-    if any(item.app_id == game.app_id for item in items):
-        raise Conflict(f"{game.title} is in your cart already", code="already-in-cart")
+    PostgreSQL one round trip instead of four), which counts the lines as it inserts; the cart's
+    unique line per app refuses a racing twin."""
+    full = Conflict(f"A cart holds at most {MAX_CART_ITEMS} items", code="cart-full")
     if len(items) >= MAX_CART_ITEMS:
-        raise Conflict(f"A cart holds at most {MAX_CART_ITEMS} items", code="cart-full")
+        raise full
     try:
-        if cart is None:
-            async with db.session() as session:
+        async with db.session(write=True, single=cart is not None) as session:
+            if cart is None:
                 cart = await repo.ensure_cart(session, user_id)  # or a racing first add's
-                await insert_new(session, _line(cart, body, game), track=False)
-        else:
-            async with db.session(single=True) as session:
-                await insert_new(session, _line(cart, body, game), track=False)
-    except IntegrityError:  # the same add, racing: the other one won
+            added = await repo.add_line_if_room(session, _line(cart, body, game), MAX_CART_ITEMS)
+    except IntegrityError:  # the same add, racing (or another tab's): the other one won
         raise Conflict(f"{game.title} is in your cart already", code="already-in-cart") from None
+    if not added:
+        raise full
     async with db.session(write=False) as session:
         now_cart, now_items = await repo.cart_with_items(session, user_id)
     assert now_cart is not None, "a cart is never deleted"
