@@ -40,6 +40,14 @@ class Counter(UUIDPrimaryKey, Timestamps, Base):
     seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class Numbered(UUIDPrimaryKey, Base):
+    """A default only the database can compute (a SQL expression)."""
+
+    __tablename__ = "numbered"
+
+    number: Mapped[int] = mapped_column(Integer, default=text("7"))
+
+
 class Labelled(UUIDPrimaryKey, Base):
     __tablename__ = "labelled"
 
@@ -276,6 +284,17 @@ async def test_insert_new_untracked_is_a_single_statement_unit_of_works_one_stat
         assert await insert_new(session, Counter(name="alone"), track=False)
     async with db.session(write=False) as session:
         assert await session.scalar(select(func.count()).where(Counter.name == "alone")) == 1
+
+
+async def test_insert_new_refuses_a_sql_default_only_when_it_is_left_unset(
+    db: Database,
+) -> None:
+    async with db.session() as session:
+        assert await insert_new(session, Numbered(number=3))
+        with pytest.raises(TypeError, match="cannot compute number's default"):
+            await insert_new(session, Numbered())
+    async with db.session(write=False) as session:
+        assert (await session.execute(select(Numbered.number))).scalars().all() == [3]
 
 
 async def test_insert_new_leaves_unset_columns_null_and_refuses_to_guess_a_server_default(
