@@ -207,6 +207,21 @@ def database_of(platform: Platform, service: str) -> Database:
     return platform.runtimes[service].ctx.db
 
 
+def units_of_work(monkeypatch: pytest.MonkeyPatch, db: Database) -> list[dict[str, bool]]:
+    """The kind of each unit of work `db` opens from here on (`write`, `long`, `single`), in
+    order: where a single-statement one is the point (one round trip on PostgreSQL instead of
+    three), the tests say so."""
+    opened: list[dict[str, bool]] = []
+    session = db.session
+
+    def noted(*, write: bool = True, long: bool = False, single: bool = False) -> Any:
+        opened.append({"write": write, "long": long, "single": single})
+        return session(write=write, long=long, single=single)
+
+    monkeypatch.setattr(db, "session", noted)
+    return opened
+
+
 C = TypeVar("C", bound=ServiceClient)
 
 

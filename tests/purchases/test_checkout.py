@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 
 import httpx
+import pytest
 
 from lugx.platform.bootstrap import Platform
 from lugx.services.purchases.models import Order
+from tests.conftest import database_of, units_of_work
 from tests.payments.factories import (
     DECLINED,
     EXPIRED,
@@ -116,3 +118,17 @@ async def test_the_cart_is_empty_when_the_checkout_answers(
     )
     assert again.status_code == 201
     assert (await checkout(client, player)).json()["status"] in ("paid", "completed")
+
+
+async def test_the_order_is_placed_in_one_statement(
+    client: httpx.AsyncClient, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The saga's first step writes the order alone, its own transaction; the steps after it
+    write in transactions."""
+    app_ids = await store(client, platform, 1999)
+    player = await buyer(client, *app_ids, wallet=5000)
+    opened = units_of_work(monkeypatch, database_of(platform, "purchases"))
+    await paid_order(client, player)
+    writes = [unit["single"] for unit in opened if unit["write"]]
+    assert writes[0] is True
+    assert False in writes[1:]  # pricing and settling

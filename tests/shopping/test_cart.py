@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from lugx.platform.bootstrap import Platform
 from lugx.services.shopping.models import CartItem
 from tests.catalog.factories import create_game
-from tests.conftest import TEST_DATABASE_URL, database_of
+from tests.conftest import TEST_DATABASE_URL, database_of, units_of_work
 from tests.shopping.factories import (
     CART,
     add_to_cart,
@@ -20,7 +20,7 @@ from tests.shopping.factories import (
     games,
     service_calls,
 )
-from tests.users.factories import signed_up
+from tests.users.factories import Account, signed_up
 
 
 async def cart_rows(platform: Platform) -> int:
@@ -175,14 +175,14 @@ async def test_a_full_cart_takes_no_more(client: httpx.AsyncClient, platform: Pl
     assert await cart_rows(platform) == 2
 
 
-async def test_the_same_game_added_twice_at_once_is_one_line(
-    client: httpx.AsyncClient, platform: Platform, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Both adds read the cart (no line yet) before either writes: the cart's one line per app
-    lets one in and answers the other 409, with the one line."""
-    _, (game,) = await games(client, platform, 1000)
-    player = await signed_up(client)
-    await add_to_cart(client, player, (await games(client, platform, 500))[1][0]["app_id"])
+async def racing_adds(
+    client: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+    player: Account,
+    first: int,
+    second: int,
+) -> list[httpx.Response]:
+    """Two adds at once, each held after reading the cart until the other has read it too."""
     both_read = asyncio.Barrier(2)
 
     async def after_the_read(call: str) -> None:
@@ -190,10 +190,22 @@ async def test_the_same_game_added_twice_at_once_is_one_line(
             await asyncio.wait_for(both_read.wait(), timeout=10)
 
     with service_calls(monkeypatch, before=after_the_read):
-        answers = await asyncio.gather(
-            add_to_cart(client, player, game["app_id"]),
-            add_to_cart(client, player, game["app_id"]),
+        return list(
+            await asyncio.gather(
+                add_to_cart(client, player, first), add_to_cart(client, player, second)
+            )
         )
+
+
+async def test_the_same_game_added_twice_at_once_is_one_line(
+    client: httpx.AsyncClient, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both adds read the cart (no line yet) before either writes: the cart's one line per app
+    lets one in and answers the other 409, with the one line."""
+    _, (earlier, game) = await games(client, platform, 500, 1000)
+    player = await signed_up(client)
+    await add_to_cart(client, player, earlier["app_id"])  # the cart exists
+    answers = await racing_adds(client, monkeypatch, player, game["app_id"], game["app_id"])
     assert sorted(answer.status_code for answer in answers) == [201, 409]
     refused = next(answer for answer in answers if answer.status_code == 409)
     assert refused.json()["type"].endswith("/already-in-cart")
@@ -235,17 +247,7 @@ async def test_adds_racing_for_the_last_place_in_a_cart(
     player = await signed_up(client)
     monkeypatch.setattr(service, "MAX_CART_ITEMS", 2)
     await add_to_cart(client, player, first["app_id"])
-    both_read = asyncio.Barrier(2)
-
-    async def after_the_read(call: str) -> None:
-        if call.startswith("CatalogClient"):
-            await asyncio.wait_for(both_read.wait(), timeout=10)
-
-    with service_calls(monkeypatch, before=after_the_read):
-        answers = await asyncio.gather(
-            add_to_cart(client, player, one["app_id"]),
-            add_to_cart(client, player, other["app_id"]),
-        )
+    answers = await racing_adds(client, monkeypatch, player, one["app_id"], other["app_id"])
     codes = sorted(answer.status_code for answer in answers)
     if TEST_DATABASE_URL:
         assert codes in ([201, 201], [201, 409])
@@ -253,3 +255,18 @@ async def test_adds_racing_for_the_last_place_in_a_cart(
     assert codes == [201, 409]
     assert next(a for a in answers if a.status_code == 409).json()["type"].endswith("/cart-full")
     assert await cart_rows(platform) == 2
+
+
+async def test_a_line_goes_into_an_existing_cart_as_one_statement(
+    client: httpx.AsyncClient, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first add makes the cart (a transaction); later ones are one statement each, its own
+    transaction."""
+    _, (first, second) = await games(client, platform, 100, 200)
+    player = await signed_up(client)
+    opened = units_of_work(monkeypatch, database_of(platform, "shopping"))
+    assert (await add_to_cart(client, player, first["app_id"])).status_code == 201
+    assert [unit["single"] for unit in opened if unit["write"]] == [False]
+    opened.clear()
+    assert (await add_to_cart(client, player, second["app_id"])).status_code == 201
+    assert [unit["single"] for unit in opened if unit["write"]] == [True]

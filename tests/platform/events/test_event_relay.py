@@ -29,6 +29,7 @@ from lugx.platform.events.admin import format_undelivered, list_undelivered, req
 from lugx.platform.events.outbox import deliver_after_commit
 from lugx.platform.events.transport import EventHandler
 from lugx.platform.settings import Settings
+from tests.conftest import units_of_work
 
 if TYPE_CHECKING:
     from tests.platform.events.conftest import Condition, EventsEnv, Eventually
@@ -405,6 +406,29 @@ async def test_a_full_batch_of_fresh_events_does_not_wait(
         events = await add_fresh(env, relay, 2)
         await eventually(published(transport, 2), 5.0)
     assert [e.id for e in transport.published] == [e.id for e in events]
+
+
+async def test_fresh_events_published_are_stamped_in_one_statement(
+    env: EventsEnv, eventually: Eventually, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing to hand back or retry: the stamp is the pass's one write, its own transaction."""
+    transport = FlakyTransport(failures=0)
+    relay = delaying(env, transport, 0.0)
+    async with running(relay):
+        opened = units_of_work(monkeypatch, env.db)
+        await add_fresh(env, relay, 2)
+        await eventually(published(transport, 2), 5.0)
+        await eventually(stamped(env, 2), 5.0)
+    stamps = [unit for unit in opened if unit["write"] and unit["single"]]
+    assert stamps, opened
+
+
+def stamped(env: EventsEnv, count: int) -> Condition:
+    async def enough() -> bool:
+        rows = await env.rows(env.tables.outbox)
+        return sum(row.published_at is not None for row in rows) >= count
+
+    return enough
 
 
 def test_the_fresh_delay_stays_below_the_grace(env: EventsEnv) -> None:
