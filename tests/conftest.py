@@ -207,15 +207,21 @@ def database_of(platform: Platform, service: str) -> Database:
     return platform.runtimes[service].ctx.db
 
 
-def units_of_work(monkeypatch: pytest.MonkeyPatch, db: Database) -> list[dict[str, bool]]:
+def units_of_work(
+    monkeypatch: pytest.MonkeyPatch, db: Database, *, here: bool = False
+) -> list[dict[str, bool]]:
     """The kind of each unit of work `db` opens from here on (`write`, `long`, `single`), in
     order: where a single-statement one is the point (one round trip on PostgreSQL instead of
-    three), the tests say so."""
+    three), the tests say so. `here`: only those the calling task opens (a request through the
+    test's in-process client runs in it; consumers and relays, which a broker may wake at any
+    time, run in tasks of their own)."""
     opened: list[dict[str, bool]] = []
     session = db.session
+    caller = asyncio.current_task()
 
     def noted(*, write: bool = True, long: bool = False, single: bool = False) -> Any:
-        opened.append({"write": write, "long": long, "single": single})
+        if not here or asyncio.current_task() is caller:
+            opened.append({"write": write, "long": long, "single": single})
         return session(write=write, long=long, single=single)
 
     monkeypatch.setattr(db, "session", noted)

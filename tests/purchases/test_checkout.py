@@ -127,7 +127,7 @@ async def test_the_order_is_placed_in_one_statement(
     write in transactions."""
     app_ids = await store(client, platform, 1999)
     player = await buyer(client, *app_ids, wallet=5000)
-    opened = units_of_work(monkeypatch, database_of(platform, "purchases"))
+    opened = units_of_work(monkeypatch, database_of(platform, "purchases"), here=True)
     await paid_order(client, player)
     writes = [unit["single"] for unit in opened if unit["write"]]
     assert writes[0] is True
