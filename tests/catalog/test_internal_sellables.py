@@ -15,8 +15,10 @@ from sqlalchemy import event
 
 from lugx.platform.bootstrap import Platform
 from lugx.platform.errors import Forbidden, LugxError, ValidationFailed
+from lugx.services.catalog import operations, sellable_cache
 from lugx.services.catalog.client import CatalogClient
 from lugx.services.catalog.schemas import SELLABLES_PER_CALL
+from lugx.services.catalog.service import GENERATION_KEY
 from tests.catalog.factories import add_discount, create_game, publisher_account
 from tests.catalog.test_internal import catalog_as
 from tests.conftest import database_of
@@ -143,3 +145,105 @@ async def test_a_malformed_ask_is_refused(client: httpx.AsyncClient, platform: P
         with pytest.raises(LugxError) as refused:
             await catalog.request("GET", SELLABLES, params=params)
         assert refused.value.status == 422, params
+
+
+# --- the cache (sellable_cache) -------------------------------------------------------------
+
+
+def in_process_catalog(platform: Platform) -> CatalogClient:
+    """Shopping's catalog client as the embedded wiring runs it: operations.sellables itself."""
+    catalog = platform.runtimes["shopping"].ctx.client(CatalogClient)
+    assert catalog.local is not None
+    return catalog
+
+
+async def test_an_ask_again_reads_nothing_and_a_change_is_seen_at_once(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    owner = await publisher_account(client, platform)
+    game = await create_game(client, owner, price={"amount": 1999, "currency": "USD"})
+    app_id = game["app_id"]
+    catalog = in_process_catalog(platform)
+    with selects_on_catalog(platform) as selects:
+        first = await catalog.sellables([app_id])
+        again = await catalog.sellables([app_id])
+    assert len(selects) == 1  # the second ask came from the cache
+    assert again == first
+    repriced = await client.patch(
+        f"/api/v1/catalog/games/{app_id}",
+        json={"price": {"amount": 2999, "currency": "USD"}},
+        headers=owner.headers,
+    )
+    assert repriced.status_code == 200, repriced.text
+    with selects_on_catalog(platform) as selects:
+        after = await catalog.sellables([app_id])
+    assert len(selects) == 1  # the change dropped the entry: read again
+    assert after[app_id].price.amount == after[app_id].final_price.amount == 2999
+    now = datetime.now(UTC)
+    discounted = await add_discount(
+        client, owner, app_id, 50, now - timedelta(minutes=1), now + timedelta(days=1)
+    )
+    assert discounted.status_code == 201, discounted.text
+    assert (await catalog.sellables([app_id]))[app_id].final_price.amount == 1500
+
+
+async def test_a_row_read_before_a_change_and_stored_after_it_is_not_served(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    """A read racing a price change: it read the generation and the old row, the change was
+    committed (and the generation moved on), then it stored what it had read. The next ask
+    reads the row again."""
+    owner = await publisher_account(client, platform)
+    game = await create_game(client, owner, price={"amount": 1000, "currency": "USD"})
+    app_id = game["app_id"]
+    ctx = platform.runtimes["catalog"].ctx
+    generation, _ = await ctx.cache.counter(GENERATION_KEY)
+    late = (await sellable_cache.load(ctx.cache, ctx.db, generation, [app_id]))[app_id]
+    repriced = await client.patch(
+        f"/api/v1/catalog/games/{app_id}",
+        json={"price": {"amount": 4000, "currency": "USD"}},
+        headers=owner.headers,
+    )
+    assert repriced.status_code == 200, repriced.text
+    await ctx.cache.set(
+        sellable_cache.sellable_key(app_id), sellable_cache.encode(generation, late), 300
+    )
+    with selects_on_catalog(platform) as selects:
+        found = await in_process_catalog(platform).sellables([app_id])
+    assert len(selects) == 1
+    assert found[app_id].price.amount == 4000
+
+
+async def test_a_discount_starts_and_ends_on_a_kept_row(
+    client: httpx.AsyncClient, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache keeps rows, not prices: a discount's start and end need no change of it."""
+    owner = await publisher_account(client, platform)
+    game = await create_game(client, owner, price={"amount": 2000, "currency": "USD"})
+    app_id = game["app_id"]
+    now = datetime.now(UTC)
+    starts, ends = now + timedelta(hours=1), now + timedelta(hours=2)
+    scheduled = await add_discount(client, owner, app_id, 25, starts, ends)
+    assert scheduled.status_code == 201, scheduled.text
+    catalog = in_process_catalog(platform)
+    prices = []
+    with selects_on_catalog(platform) as selects:
+        for moment in (now, starts + timedelta(minutes=1), ends + timedelta(minutes=1)):
+            monkeypatch.setattr(operations, "utcnow", lambda moment=moment: moment)
+            prices.append((await catalog.sellables([app_id]))[app_id].final_price.amount)
+    assert prices == [2000, 1500, 2000]
+    assert len(selects) == 1
+
+
+async def test_a_bundle_kept_comes_with_its_items_kept(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    one, two, bundle = await bundle_of_two(client, platform)
+    catalog = in_process_catalog(platform)
+    first = await catalog.sellables([bundle["app_id"]])
+    with selects_on_catalog(platform) as selects:
+        again = await catalog.sellables([bundle["app_id"]])
+        items = await catalog.sellables([one["app_id"], two["app_id"]])
+    assert selects == []  # the items were kept when the bundle was read
+    assert again == first
+    assert items == {app_id: first[app_id] for app_id in (one["app_id"], two["app_id"])}

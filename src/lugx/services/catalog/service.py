@@ -35,6 +35,7 @@ from lugx.services.catalog.schemas import (
     GameUpdate,
     PublisherCreate,
 )
+from lugx.services.catalog.sellable_cache import sellable_key
 from lugx.services.catalog.taxonomy import GENRES
 
 GENERATION_KEY = "catalog:generation"
@@ -64,11 +65,13 @@ def slugify(text: str) -> str:
 
 
 def game_cache_keys(app_id: int) -> list[str]:
-    return [f"catalog:game:{app_id}:{currency}" for currency in sorted(SUPPORTED_CURRENCIES)]
+    pages = [f"catalog:game:{app_id}:{currency}" for currency in sorted(SUPPORTED_CURRENCIES)]
+    return [*pages, sellable_key(app_id)]
 
 
 async def forget(catalog: Catalog, *app_ids: int) -> None:
-    """Drop cached pages of these games and every shelf (after the change is committed)."""
+    """Drop cached pages of these games and every shelf, and move the generation on, which no
+    entry stored before it is read under again (after the change is committed)."""
     keys = [key for app_id in app_ids for key in game_cache_keys(app_id)]
     await catalog.cache.delete(*keys)
     await catalog.cache.incr(GENERATION_KEY, 86_400 * 365)
