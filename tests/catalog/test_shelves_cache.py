@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import uuid
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import httpx
 import orjson
+import pytest
 from sqlalchemy import select
 
 from lugx.platform.bootstrap import Platform
 from lugx.platform.events import Event
-from lugx.services.catalog.models import EVENTS
+from lugx.services.catalog import repository as repo
+from lugx.services.catalog.models import EVENTS, Game
 from tests.catalog.factories import add_discount, create_game, publisher_account
 from tests.conftest import database_of
 
@@ -137,36 +143,86 @@ async def test_review_summaries_from_the_reviews_service_are_kept(
     assert updates.count(["review_summary"]) == 1
 
 
+def summary_event(app_id: int, revision: int, *, total: int, positive: int) -> Event:
+    """The reviews service's `GameReviewSummaryChanged` for a game, at `revision`."""
+    return Event.model_validate(
+        {
+            "id": str(uuid.uuid4()),
+            "type": "GameReviewSummaryChanged",
+            "version": 1,
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "producer": "reviews",
+            "key": str(app_id),
+            "payload": {
+                "app_id": app_id,
+                "total": total,
+                "positive": positive,
+                "score": 100 * positive // total,
+                "description": "Mixed",
+                "recent_score": None,
+                "recent_description": None,
+                "revision": revision,
+            },
+        }
+    )
+
+
 async def test_an_older_review_summary_arriving_late_is_ignored(
     client: httpx.AsyncClient, platform: Platform
 ) -> None:
     owner = await publisher_account(client, platform)
     game = await create_game(client, owner)
 
-    def summary(revision: int, total: int, positive: int) -> Event:
-        return Event.model_validate(
-            {
-                "id": f"6f1c7f3e-4b8e-4d3a-9a51-0c1f5b6a7d{revision:02d}",
-                "type": "GameReviewSummaryChanged",
-                "version": 1,
-                "occurred_at": datetime.now(UTC).isoformat(),
-                "producer": "reviews",
-                "key": str(game["app_id"]),
-                "payload": {
-                    "app_id": game["app_id"],
-                    "total": total,
-                    "positive": positive,
-                    "score": 100 * positive // total,
-                    "description": "Mixed",
-                    "recent_score": None,
-                    "recent_description": None,
-                    "revision": revision,
-                },
-            }
-        )
-
     bus = platform.runtimes["catalog"].ctx.events
-    await bus.consumer.handle(summary(5, 50, 25))
-    await bus.consumer.handle(summary(3, 30, 15))  # older, delivered after the newer one
+    await bus.consumer.handle(summary_event(game["app_id"], 5, total=50, positive=25))
+    await bus.consumer.handle(
+        summary_event(game["app_id"], 3, total=30, positive=15)
+    )  # older, delivered after the newer one
     shown = (await client.get(f"/api/v1/catalog/games/{game['app_id']}")).json()
     assert shown["review_summary"]["total"] == 50
+
+
+async def test_two_summaries_delivered_at_once_leave_the_newer(
+    client: httpx.AsyncClient, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two deliveries racing (a redelivery, two catalog processes): the newer one reads the
+    game and holds on before committing while the older one reads it too. The older must not
+    read the old revision and write its summary over the newer one: it waits for the newer
+    one's lock (PostgreSQL) or its turn as the one writer (SQLite), then sees it is older."""
+    owner = await publisher_account(client, platform)
+    game = await create_game(client, owner)
+    newer_read, older_asked, newer_done = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    read = repo.game_by_app_id
+
+    async def racing_read(session: Any, app_id: int, **kw: Any) -> Any:
+        if not newer_read.is_set():  # the newer delivery
+            found = await read(session, app_id, **kw)
+            newer_read.set()
+            with contextlib.suppress(TimeoutError):  # SQLite: the older one cannot start yet
+                await asyncio.wait_for(older_asked.wait(), 2)
+            await asyncio.sleep(0.3)  # the older one's read runs (or waits) meanwhile
+            return found
+        older_asked.set()
+        found = await read(session, app_id, **kw)
+        await asyncio.wait_for(newer_done.wait(), 10)  # it writes after the newer committed
+        return found
+
+    monkeypatch.setattr(repo, "game_by_app_id", racing_read)
+    bus = platform.runtimes["catalog"].ctx.events
+
+    async def newer() -> None:
+        await bus.consumer.handle(summary_event(game["app_id"], 7, total=70, positive=63))
+        newer_done.set()
+
+    async def older() -> None:
+        await newer_read.wait()
+        await bus.consumer.handle(summary_event(game["app_id"], 6, total=60, positive=30))
+
+    await asyncio.gather(newer(), older())
+    shown = (await client.get(f"/api/v1/catalog/games/{game['app_id']}")).json()
+    assert shown["review_summary"]["total"] == 70
+    async with database_of(platform, "catalog").session(write=False) as session:
+        stored = (
+            await session.execute(select(Game).where(Game.app_id == game["app_id"]))
+        ).scalar_one()
+    assert (stored.review_revision, stored.review_total) == (7, 70)

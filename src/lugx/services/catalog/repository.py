@@ -45,8 +45,13 @@ async def next_app_id(session: AsyncSession) -> int:
     return number.id * APP_ID_STEP
 
 
-async def game_by_app_id(session: AsyncSession, app_id: int) -> Game | None:
-    result = await session.execute(select(Game).where(Game.app_id == app_id))
+async def game_by_app_id(
+    session: AsyncSession, app_id: int, *, locked: bool = False
+) -> Game | None:
+    """`locked`: the row stays locked until the transaction ends (PostgreSQL; SQLite's one
+    writer already serialises write transactions)."""
+    query = select(Game).where(Game.app_id == app_id)
+    result = await session.execute(query.with_for_update() if locked else query)
     return result.scalar_one_or_none()
 
 

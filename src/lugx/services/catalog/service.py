@@ -490,7 +490,9 @@ async def on_review_summary_changed(
     event itself, possibly before this runs; the `GameUpdated` published here, after the change,
     drops any page re-cached in between."""
     payload = event.payload
-    game = await repo.game_by_app_id(session, int(payload["app_id"]))
+    # Locked: two deliveries at once (a redelivery, two catalog processes) must not both read
+    # the old revision and the older summary overwrite the newer one after it committed.
+    game = await repo.game_by_app_id(session, int(payload["app_id"]), locked=True)
     if game is None:
         return None
     revision = int(payload.get("revision", 0))
