@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from lugx.platform.bootstrap import Platform
 from lugx.platform.events import Event
+from lugx.services.shopping import repository as repo
 from lugx.services.shopping.models import KnownPrice
 from tests.conftest import database_of
 from tests.shopping.factories import WISHLIST, eventually, games, published
@@ -134,3 +139,60 @@ async def test_a_sale_is_announced_to_each_wisher_and_can_trigger_alerts(
     await platform.runtimes["shopping"].ctx.events.consumer.handle(event)
     assert len(await published(platform, "shopping", "WishlistItemOnSale")) == 3
     assert len(await published(platform, "shopping", "PriceAlertTriggered")) == 1
+
+
+def price_event(app_id: int, amount: int, at: datetime) -> Event:
+    return Event(
+        type="GamePriceChanged",
+        producer="catalog",
+        key=str(app_id),
+        occurred_at=at,
+        payload={"app_id": app_id, "currency": "USD", "new_price": amount, "final_price": amount},
+    )
+
+
+async def test_two_price_events_at_once_leave_the_newer(
+    client: httpx.AsyncClient, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two price events about one game delivered at once: the newer one reads the known price
+    and holds on before committing while the older one reads it too. The older must not write
+    its price over the newer one's once that committed: it waits for the newer's lock
+    (PostgreSQL) or its turn as the one writer (SQLite), then sees it is older."""
+    owner, (game,) = await games(client, platform, 2000)
+    app_id = game["app_id"]
+    await set_price(client, platform, owner, app_id, 1900)  # the read model has the game
+    newer_read, older_asked, newer_done = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    read = repo.known_price
+
+    newer_task: list[asyncio.Task[Any] | None] = []
+
+    async def racing_read(session: Any, app_id: int, **kw: Any) -> Any:
+        if newer_task and asyncio.current_task() is newer_task[0]:
+            return await read(session, app_id, **kw)  # the newer one's second read
+        if not newer_read.is_set():  # the newer delivery
+            newer_task.append(asyncio.current_task())
+            found = await read(session, app_id, **kw)
+            newer_read.set()
+            with contextlib.suppress(TimeoutError):  # SQLite: the older one cannot start yet
+                await asyncio.wait_for(older_asked.wait(), 2)
+            await asyncio.sleep(0.3)  # the older one's read runs (or waits) meanwhile
+            return found
+        older_asked.set()
+        found = await read(session, app_id, **kw)
+        await asyncio.wait_for(newer_done.wait(), 10)  # it writes after the newer committed
+        return found
+
+    monkeypatch.setattr(repo, "known_price", racing_read)
+    consumer = platform.runtimes["shopping"].ctx.events.consumer
+    now = datetime.now(UTC)
+
+    async def newer() -> None:
+        await consumer.handle(price_event(app_id, 1200, now + timedelta(seconds=1)))
+        newer_done.set()
+
+    async def older() -> None:
+        await newer_read.wait()
+        await consumer.handle(price_event(app_id, 1500, now))
+
+    await asyncio.gather(newer(), older())
+    assert await known(platform, app_id) == 1200

@@ -104,8 +104,10 @@ async def order_released(session: AsyncSession, payload: dict[str, Any]) -> None
 async def _remember(
     session: AsyncSession, app_id: int, base: int, final: int, percent: int, as_of: datetime
 ) -> KnownPrice | None:
-    """Update the read model; None when the news is older than what it holds."""
-    known = await repo.known_price(session, app_id)
+    """Update the read model; None when the news is older than what it holds. The row is read
+    locked: a price change and a discount about one app may be delivered at once (each event
+    type has its own stream), and the older must not write over the newer once it committed."""
+    known = await repo.known_price(session, app_id, locked=True)
     if known is not None and known.as_of > as_of:
         return None
     if known is None:
@@ -143,7 +145,7 @@ async def price_changed(session: AsyncSession, bus: EventBus, event: Event) -> N
     p = event.payload
     if p.get("currency", "USD") != "USD":
         return
-    known = await repo.known_price(session, int(p["app_id"]))
+    known = await repo.known_price(session, int(p["app_id"]), locked=True)
     percent = known.discount_percent if known else 0
     app_id, final = int(p["app_id"]), int(p["final_price"])
     if await _remember(session, app_id, int(p["new_price"]), final, percent, event.occurred_at):

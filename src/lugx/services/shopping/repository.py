@@ -476,5 +476,12 @@ async def wishers_of(session: AsyncSession, app_id: int) -> list[WishlistItem]:
 # --- the price read model -------------------------------------------------------------------
 
 
-async def known_price(session: AsyncSession, app_id: int) -> KnownPrice | None:
-    return await session.get(KnownPrice, app_id)
+async def known_price(
+    session: AsyncSession, app_id: int, *, locked: bool = False
+) -> KnownPrice | None:
+    """`locked`: read again (not from the session's identity map) and locked until the
+    transaction ends, so two price events about one app apply one after the other
+    (PostgreSQL; SQLite's one writer already serialises them)."""
+    if not locked:
+        return await session.get(KnownPrice, app_id)
+    return await session.get(KnownPrice, app_id, with_for_update=True, populate_existing=True)
