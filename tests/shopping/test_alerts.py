@@ -14,7 +14,7 @@ from sqlalchemy import select
 from lugx.platform.bootstrap import Platform
 from lugx.platform.events import Event
 from lugx.services.shopping import repository as repo
-from lugx.services.shopping.models import KnownPrice
+from lugx.services.shopping.models import KnownPrice, WishlistItem
 from tests.conftest import database_of
 from tests.shopping.factories import WISHLIST, eventually, games, published
 from tests.users.factories import Account, signed_up
@@ -196,3 +196,42 @@ async def test_two_price_events_at_once_leave_the_newer(
 
     await asyncio.gather(newer(), older())
     assert await known(platform, app_id) == 1200
+
+
+async def test_a_new_target_set_while_an_alert_fires_stays_armed(
+    client: httpx.AsyncClient, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A price event finds the player's alert due (the old target) while the player sets a new,
+    lower one. The new target must not end up marked as fired: on PostgreSQL the player's
+    write waits for the alert's, on SQLite for its turn as the one writer."""
+    _, (game,) = await games(client, platform, 2000)
+    app_id = game["app_id"]
+    player = await signed_up(client)
+    await client.post(f"{WISHLIST}/items", json={"app_id": app_id}, headers=player.headers)
+    assert (await alert(client, player, app_id, 1500)).status_code == 200
+    wishers_read = asyncio.Event()
+    read = repo.wishers_of
+
+    async def slow_read(session: Any, app_id: int, **kw: Any) -> Any:
+        found = await read(session, app_id, **kw)
+        if not wishers_read.is_set():
+            wishers_read.set()
+            await asyncio.sleep(0.5)  # the player's change runs (or waits) meanwhile
+        return found
+
+    monkeypatch.setattr(repo, "wishers_of", slow_read)
+    consumer = platform.runtimes["shopping"].ctx.events.consumer
+
+    async def new_target() -> httpx.Response:
+        await wishers_read.wait()
+        return await alert(client, player, app_id, 1300)
+
+    _, changed = await asyncio.gather(
+        consumer.handle(price_event(app_id, 1400, datetime.now(UTC))), new_target()
+    )
+    assert changed.status_code == 200, changed.text
+    async with database_of(platform, "shopping").session(write=False) as session:
+        item = (
+            await session.execute(select(WishlistItem).where(WishlistItem.app_id == app_id))
+        ).scalar_one()
+    assert (item.alert_target, item.alert_fired_at) == (1300, None)

@@ -120,7 +120,9 @@ async def _remember(
 
 
 async def _check_alerts(session: AsyncSession, bus: EventBus, app_id: int, final: int) -> None:
-    for item in await repo.wishers_of(session, app_id):
+    # Locked: a player setting a new target meanwhile must not have it marked fired by a
+    # decision taken on the old one.
+    for item in await repo.wishers_of(session, app_id, locked=True):
         if item.alert_target is None:
             continue
         if final <= item.alert_target and item.alert_fired_at is None:

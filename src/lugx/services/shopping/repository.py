@@ -452,11 +452,14 @@ async def all_wishlist_items(session: AsyncSession, user_id: uuid.UUID) -> list[
 
 
 async def wishlist_item(
-    session: AsyncSession, user_id: uuid.UUID, app_id: int
+    session: AsyncSession, user_id: uuid.UUID, app_id: int, *, locked: bool = False
 ) -> WishlistItem | None:
-    result = await session.execute(
-        select(WishlistItem).where(WishlistItem.user_id == user_id, WishlistItem.app_id == app_id)
+    """`locked`: until the transaction ends (a price alert being checked meanwhile finishes
+    first, and what it wrote is what this reads)."""
+    query = select(WishlistItem).where(
+        WishlistItem.user_id == user_id, WishlistItem.app_id == app_id
     )
+    result = await session.execute(query.with_for_update() if locked else query)
     return result.scalar_one_or_none()
 
 
@@ -466,11 +469,15 @@ async def count_wishlist(session: AsyncSession, user_id: uuid.UUID) -> int:
     )
 
 
-async def wishers_of(session: AsyncSession, app_id: int) -> list[WishlistItem]:
-    result = await session.execute(
-        select(WishlistItem).where(WishlistItem.app_id == app_id).order_by(WishlistItem.user_id)
-    )
-    return list(result.scalars())
+async def wishers_of(
+    session: AsyncSession, app_id: int, *, locked: bool = False
+) -> list[WishlistItem]:
+    """`locked`: read again and locked until the transaction ends, so a player changing an
+    alert meanwhile waits, and is not written over (PostgreSQL; SQLite has one writer)."""
+    query = select(WishlistItem).where(WishlistItem.app_id == app_id).order_by(WishlistItem.user_id)
+    if locked:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return list((await session.execute(query)).scalars())
 
 
 # --- the price read model -------------------------------------------------------------------

@@ -156,7 +156,8 @@ async def set_alert(
     price is asked first, then one short write."""
     price = (await lookups.for_sale_now(ctx, [app_id])).get(app_id)
     async with ctx.db.session() as session:
-        item = await repo.wishlist_item(session, user_id, app_id)
+        # Locked, as a firing alert locks it: its "fired" is read and cleared, not missed.
+        item = await repo.wishlist_item(session, user_id, app_id, locked=True)
         if item is None:
             raise NotFound(f"app_id {app_id} is not on your wishlist", code="not-wishlisted")
         if price is None:
@@ -173,7 +174,7 @@ async def set_alert(
 
 
 async def clear_alert(session: AsyncSession, user_id: uuid.UUID, app_id: int) -> None:
-    item = await repo.wishlist_item(session, user_id, app_id)
+    item = await repo.wishlist_item(session, user_id, app_id, locked=True)
     if item is None or item.alert_target is None:
         raise NotFound(f"No price alert on app_id {app_id}", code="no-alert")
     item.alert_target = None
