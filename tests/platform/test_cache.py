@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from lugx.platform.cache import Cache, MemoryCache, RedisCache
+from lugx.platform.cache import REDIS_POOL_SIZE, Cache, MemoryCache, RedisCache
 from lugx.platform.ratelimit import RateLimiter
 from tests.conftest import TEST_REDIS_URL
 
@@ -64,6 +64,14 @@ async def test_rate_limiter_allows_the_limit_then_refuses(cache: Cache) -> None:
     verdicts = [await limiter.hit("client", limit=3, window_seconds=60) for _ in range(5)]
     assert [v.allowed for v in verdicts] == [True, True, True, False, False]
     assert verdicts[-1].retry_after >= 59
+
+
+async def test_more_operations_at_once_than_connections_all_succeed(cache: Cache) -> None:
+    """Past its pool's size, Redis work waits for a connection rather than failing."""
+    await cache.set("k", b"v")
+    many = 3 * REDIS_POOL_SIZE
+    values = await asyncio.gather(*(cache.get("k") for _ in range(many)))
+    assert values == [b"v"] * many
 
 
 async def test_memory_cache_is_bounded() -> None:

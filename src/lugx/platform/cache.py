@@ -101,9 +101,20 @@ class MemoryCache:
         self._counters.clear()
 
 
+# A process's connections to Redis, at most; past them an operation waits its turn (up to
+# REDIS_POOL_WAIT_SECONDS) instead of failing. redis-py's own pool refuses at once past 100
+# ("Too many connections"): fifty checkouts at once, each checking its token, counting its rate
+# and reading the catalog's cache, were refused that way with a 503.
+REDIS_POOL_SIZE = 100
+REDIS_POOL_WAIT_SECONDS = 10.0
+
+
 class RedisCache:
     def __init__(self, url: str, *, prefix: str = "lugx:") -> None:
-        self._redis = aioredis.Redis.from_url(url)
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=REDIS_POOL_SIZE, timeout=REDIS_POOL_WAIT_SECONDS
+        )
+        self._redis = aioredis.Redis(connection_pool=pool)
         self._prefix = prefix
 
     async def get(self, key: str) -> bytes | None:
