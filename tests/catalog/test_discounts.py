@@ -3,7 +3,10 @@ on schedule and announce themselves."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import orjson
@@ -145,3 +148,48 @@ async def test_prices_for_several_items_and_currencies(
     # No EUR price set: the base (USD) price, said so.
     assert prices[str(b["app_id"])]["final_price"] == {"amount": 500, "currency": "USD"}
     assert str(draft["app_id"]) not in prices
+
+
+async def test_two_announcers_at_once_announce_a_discount_once(
+    client: httpx.AsyncClient, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two catalog processes announcing at the same moment: the second one passes over the
+    discounts the first has taken (PostgreSQL; on SQLite it waits for the one writer), so a
+    discount's start goes out once, not as two events with ids of their own."""
+    owner = await publisher_account(client, platform)
+    game = await create_game(client, owner, price={"amount": 1000, "currency": "USD"})
+    starts = datetime.now(UTC) + timedelta(hours=1)
+    response = await add_discount(client, owner, game["app_id"], 40, starts, starts + timedelta(1))
+    assert response.status_code == 201
+    ctx = platform.runtimes["catalog"].ctx
+    catalog = ctx.extras["catalog"]
+    first_read, second_done = asyncio.Event(), asyncio.Event()
+    read = service.repo.discounts_to_announce
+
+    async def held_read(session: Any, now: datetime, **kw: Any) -> Any:
+        found = await read(session, now, **kw)
+        if not first_read.is_set():
+            first_read.set()
+            with contextlib.suppress(TimeoutError):  # SQLite: the second cannot start yet
+                await asyncio.wait_for(second_done.wait(), 2)
+        return found
+
+    monkeypatch.setattr(service.repo, "discounts_to_announce", held_read)
+
+    async def tick() -> list[int]:
+        async with ctx.db.session() as session:
+            return await service.announce_discounts(session, catalog, starts + timedelta(seconds=1))
+
+    async def second() -> list[int]:
+        await first_read.wait()
+        try:
+            return await tick()
+        finally:
+            second_done.set()
+
+    changed = await asyncio.gather(tick(), second())
+    assert sorted(changed, key=len) == [[], [game["app_id"]]]
+    async with ctx.db.session(write=False) as session:
+        rows = (await session.execute(select(EVENTS.outbox))).all()
+    phases = [orjson.loads(r.payload)["phase"] for r in rows if r.type == "GameDiscounted"]
+    assert phases == ["started"]

@@ -251,7 +251,9 @@ async def current_or_next_discount(
 async def discounts_to_announce(
     session: AsyncSession, now: datetime, limit: int = 500
 ) -> list[Discount]:
-    """Discounts that have started or ended since they were last announced."""
+    """Discounts that have started or ended since they were last announced, locked until the
+    transaction ends; those another catalog process has locked are passed over (it announces
+    them), so a discount is not announced twice (PostgreSQL; SQLite has one writer)."""
     return await _all(
         session,
         select(Discount)
@@ -261,7 +263,8 @@ async def discounts_to_announce(
             | ((Discount.ends_at <= now) & ~Discount.end_announced),
         )
         .order_by(Discount.starts_at)
-        .limit(limit),
+        .limit(limit)
+        .with_for_update(skip_locked=True),
     )
 
 
