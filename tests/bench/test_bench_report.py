@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
+from pathlib import Path
+
+import httpx
 
 from lugx.bench.loadgen import LoadResult, Target
 from lugx.bench.runner import BenchOptions, BenchReport, Row, render_json, render_table
 from lugx.bench.scenarios import SCENARIOS, Request
+from lugx.bench.server import CpuMeter, ServerProcess
 from lugx.bench.wrk import lua_script, parse_output
 
 WRK_OUTPUT = """\
@@ -82,14 +88,17 @@ def test_the_table_compares_with_the_baseline() -> None:
             load(4000),
             {"rss_mib": 120.0, "peak_rss_mib": 130.5},
             0.2,
+            server_cpu_seconds=9.5,
         ),
     ]
     table = render_table(report)
     lines = table.splitlines()
     header = next(line for line in lines if line.startswith("scenario"))
-    for column in ("req/s", "p50 ms", "p99 ms", "errors", "RSS MiB", "vs baseline"):
+    for column in ("req/s", "p50 ms", "p99 ms", "errors", "CPU ms", "RSS MiB", "vs baseline"):
         assert column in header
     row = next(line for line in lines if line.startswith("users-me"))
+    assert "0.237" in row  # 9.5 s of the server's CPU over 40,000 requests
+    assert next(line for line in lines if line.startswith("hello")).split()[6] == "-"
     assert "4,000" in row
     assert "9.25" in row
     assert "130.5" in row
@@ -103,3 +112,23 @@ def test_the_table_compares_with_the_baseline() -> None:
     assert [r["scenario"] for r in document["results"]] == ["hello", "users-me"]
     assert document["results"][1]["ratio"] == 0.2
     assert document["results"][1]["peak_rss_mib"] == 130.5
+
+
+def test_the_servers_cpu_is_read_over_the_measured_seconds(tmp_path: Path) -> None:
+    """A real server (the hello app), kept busy by requests: its CPU time grows, and the meter
+    reads it from the end of the warm-up to the end of the measured seconds."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    with ServerProcess("hello", env=env, log_path=tmp_path / "server.log") as server:
+        before = server.cpu_seconds()
+        assert before is not None
+        meter = CpuMeter(server, warmup=0.2, seconds=1.0)
+        meter.start()
+        with httpx.Client(base_url=server.base_url) as http:
+            while meter.is_alive():
+                assert http.get("/").status_code == 200
+        meter.join()
+        after = server.cpu_seconds()
+    assert after is not None
+    assert after > before
+    assert meter.used is not None
+    assert 0 < meter.used <= after - before

@@ -26,7 +26,7 @@ from lugx.bench.datasets import DataSet, DataUnavailable
 from lugx.bench.flows import OUT_OF_GAMES
 from lugx.bench.loadgen import LoadResult, Target, job_to_json
 from lugx.bench.scenarios import SCENARIOS, Request, Scenario
-from lugx.bench.server import BenchError, ServerProcess
+from lugx.bench.server import BenchError, CpuMeter, ServerProcess
 
 # The servers run the embedded wiring with nothing from the caller's environment, and a rate
 # limit high enough never to refuse (its bookkeeping still runs on every request).
@@ -67,6 +67,16 @@ class Row:
     connections: int = 0
     # Edge cache lookups during the load (warm-up included), by result; empty: none made.
     edge: dict[str, int] = field(default_factory=dict)
+    # The server's CPU time over the measured seconds; None where it cannot be read.
+    server_cpu_seconds: float | None = None
+
+    @property
+    def cpu_ms(self) -> float | None:
+        """The server's CPU time per request (per journey for a journey), in ms: how much work
+        one costs, whatever else the machine did meanwhile (a slow moment shows in hello's)."""
+        if self.server_cpu_seconds is None or not self.load.requests:
+            return None
+        return 1000 * self.server_cpu_seconds / self.load.requests
 
     @property
     def edge_hit_share(self) -> float | None:
@@ -86,6 +96,7 @@ class Row:
             "edge_cache": self.edge,
             **self.load.to_json(),
             **{key: round(value, 1) for key, value in self.memory.items()},
+            "server_cpu_ms": None if self.cpu_ms is None else round(self.cpu_ms, 3),
             "ratio": None if self.ratio is None else round(self.ratio, 3),
             "target_ratio": self.scenario.target_ratio,
             "targets": [
@@ -236,15 +247,26 @@ def _run_scenario(
             f"{connections} connections, {options.warmup:g} s warm-up + {options.seconds:g} s"
         )
         edge_before = edge_lookups(server.base_url)
+        meter = CpuMeter(server, warmup=options.warmup, seconds=options.seconds)
+        meter.start()
         load = (
             _run_flows(request, server.base_url, options, connections, data_dir)
             if request.flow
             else _generate_load(target, options, connections, data_dir)
         )
+        meter.join()
         memory = server.memory()
         edge_after = edge_lookups(server.base_url)
     edge = {k: edge_after.get(k, 0) - edge_before.get(k, 0) for k in edge_after}
-    return Row(scenario, request, load, memory, connections=connections, edge=edge)
+    return Row(
+        scenario,
+        request,
+        load,
+        memory,
+        connections=connections,
+        edge=edge,
+        server_cpu_seconds=meter.used,
+    )
 
 
 _EDGE_LOOKUP = re.compile(r'^lugx_edge_cache_lookups_total\{result="(\w+)"\} ([0-9.e+]+)$', re.M)
@@ -358,6 +380,7 @@ def render_table(report: BenchReport) -> str:
         "p50 ms",
         "p99 ms",
         "errors",
+        "CPU ms",
         "RSS MiB",
         "edge hits",
         "vs baseline",
@@ -370,6 +393,7 @@ def render_table(report: BenchReport) -> str:
             f"{row.load.p50_ms:.2f}",
             f"{row.load.p99_ms:.2f}",
             _errors(row.load),
+            "-" if row.cpu_ms is None else f"{row.cpu_ms:.3f}",
             f"{row.memory.get('peak_rss_mib', 0):.1f}",
             "-" if row.edge_hit_share is None else f"{row.edge_hit_share:.1%}",
             _ratio(row),
@@ -423,6 +447,8 @@ def render_table(report: BenchReport) -> str:
             *(line(row) for row in rows),
             "",
             *notes,
+            "  CPU ms: the server process's CPU time per request (per journey for a journey)"
+            " over the measured seconds; hello's tells how fast the machine was.",
             "  RSS is the server process's peak resident memory. Edge hits: the share of the"
             " requests (warm-up included) the gateway answered from its edge cache.",
         ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -94,6 +96,16 @@ class ServerProcess:
         rss = int(out or 0) / 1024
         return {"rss_mib": rss, "peak_rss_mib": rss}
 
+    def cpu_seconds(self) -> float | None:
+        """The CPU time the server has used so far (user and system), or None where /proc
+        cannot tell (not Linux)."""
+        stat = Path(f"/proc/{self.pid}/stat")
+        if not stat.exists():
+            return None
+        # The fields after the command name, which is in parentheses and may hold spaces.
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
@@ -108,6 +120,24 @@ class ServerProcess:
     def __del__(self) -> None:
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
+
+
+class CpuMeter(threading.Thread):
+    """The server's CPU time over the measured part of a load: from `warmup` seconds after it
+    starts to `seconds` later (a thread, since the load runs in the caller)."""
+
+    def __init__(self, server: ServerProcess, *, warmup: float, seconds: float) -> None:
+        super().__init__(daemon=True)
+        self._server, self._warmup, self._seconds = server, warmup, seconds
+        self.used: float | None = None
+
+    def run(self) -> None:
+        time.sleep(self._warmup)
+        start = self._server.cpu_seconds()
+        time.sleep(self._seconds)
+        end = self._server.cpu_seconds()
+        if start is not None and end is not None:
+            self.used = end - start
 
 
 def _kib(value: str) -> float:
