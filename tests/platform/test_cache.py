@@ -40,6 +40,13 @@ async def test_set_get_delete(cache: Cache) -> None:
     assert await cache.get("k") is None
 
 
+async def test_many_values_at_once_in_order(cache: Cache) -> None:
+    await cache.set("a", b"1")
+    await cache.set("c", b"3")
+    assert await cache.get_many(["a", "b", "c", "a"]) == [b"1", None, b"3", b"1"]
+    assert await cache.get_many([]) == []
+
+
 async def test_values_expire(cache: Cache) -> None:
     await cache.set("short", b"1", ttl=0.05)
     await cache.set("long", b"1", ttl=10)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Protocol
 
 import redis.asyncio as aioredis
@@ -15,6 +16,10 @@ import redis.asyncio as aioredis
 
 class Cache(Protocol):
     async def get(self, key: str) -> bytes | None: ...
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """Each key's value, in order (None where there is none): one round trip to Redis."""
+        ...
+
     async def set(self, key: str, value: bytes, ttl: float | None = None) -> None: ...
     async def delete(self, *keys: str) -> None: ...
     async def incr(self, key: str, ttl: float) -> tuple[int, float]:
@@ -51,6 +56,9 @@ class MemoryCache:
             return None
         self._data.move_to_end(key)
         return value
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        return [await self.get(key) for key in keys]
 
     async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
         self._data[key] = (value, time.monotonic() + ttl if ttl else None)
@@ -120,6 +128,12 @@ class RedisCache:
     async def get(self, key: str) -> bytes | None:
         value = await self._redis.get(self._prefix + key)
         return value.encode() if isinstance(value, str) else value
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        if not keys:
+            return []
+        values = await self._redis.mget([self._prefix + key for key in keys])
+        return [value.encode() if isinstance(value, str) else value for value in values]
 
     async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
         await self._redis.set(self._prefix + key, value, px=int(ttl * 1000) if ttl else None)

@@ -92,13 +92,15 @@ def decode(raw: bytes | None, generation: int) -> SellableRow | None:
 async def load(
     cache: Cache, db: Database, generation: int, app_ids: Collection[int]
 ) -> dict[int, SellableRow]:
-    """These games' rows, from the cache or else read (one query, two when there are bundles,
-    whose items' rows come with them); what was read is stored. Unknown app_ids are left out;
-    the items of a bundle read here may come too."""
+    """These games' rows, from the cache (one lookup for them all) or else read (one query, two
+    when there are bundles, whose items' rows come with them); what was read is stored. Unknown
+    app_ids are left out; the items of a bundle read here may come too."""
     found: dict[int, SellableRow] = {}
     missing = []
-    for app_id in app_ids:
-        row = decode(await cache.get(sellable_key(app_id)), generation)
+    asked = list(app_ids)
+    kept = await cache.get_many([sellable_key(app_id) for app_id in asked])
+    for app_id, raw in zip(asked, kept, strict=True):
+        row = decode(raw, generation)
         if row is None:
             missing.append(app_id)
         else:
