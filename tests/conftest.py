@@ -14,10 +14,11 @@ tables (rows are deleted after each test, which also lets tests commit and race 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -205,6 +206,47 @@ async def client(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
 
 def database_of(platform: Platform, service: str) -> Database:
     return platform.runtimes[service].ctx.db
+
+
+async def newer_then_older(
+    monkeypatch: pytest.MonkeyPatch,
+    repository: Any,
+    read_name: str,
+    newer: Callable[[], Awaitable[Any]],
+    older: Callable[[], Awaitable[Any]],
+) -> None:
+    """Two deliveries about one row racing past a read-then-write, the older one about to
+    overwrite the newer: `newer` reads the row (through `repository.<read_name>`) and holds on
+    before committing while `older` reads it too (or waits for the lock, on PostgreSQL, or for
+    its turn as the one writer, on SQLite); `older` then writes only after `newer` committed.
+    Without a lock on the read, the older one writes over the newer one."""
+    newer_read, older_asked, newer_done = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    read = getattr(repository, read_name)
+
+    async def racing_read(*args: Any, **kw: Any) -> Any:
+        if not newer_read.is_set():  # the newer delivery
+            found = await read(*args, **kw)
+            newer_read.set()
+            with contextlib.suppress(TimeoutError):  # SQLite: the older one cannot start yet
+                await asyncio.wait_for(older_asked.wait(), 2)
+            await asyncio.sleep(0.3)  # the older one's read runs (or waits) meanwhile
+            return found
+        older_asked.set()
+        found = await read(*args, **kw)
+        await asyncio.wait_for(newer_done.wait(), 10)  # it writes after the newer committed
+        return found
+
+    monkeypatch.setattr(repository, read_name, racing_read)
+
+    async def run_newer() -> None:
+        await newer()
+        newer_done.set()
+
+    async def run_older() -> None:
+        await newer_read.wait()
+        await older()
+
+    await asyncio.gather(run_newer(), run_older())
 
 
 def units_of_work(

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import httpx
 import orjson
@@ -18,7 +15,7 @@ from lugx.platform.events import Event
 from lugx.services.catalog import repository as repo
 from lugx.services.catalog.models import EVENTS, Game
 from tests.catalog.factories import add_discount, create_game, publisher_account
-from tests.conftest import database_of
+from tests.conftest import database_of, newer_then_older
 
 
 async def test_shelves_show_the_right_games(client: httpx.AsyncClient, platform: Platform) -> None:
@@ -191,34 +188,14 @@ async def test_two_summaries_delivered_at_once_leave_the_newer(
     one's lock (PostgreSQL) or its turn as the one writer (SQLite), then sees it is older."""
     owner = await publisher_account(client, platform)
     game = await create_game(client, owner)
-    newer_read, older_asked, newer_done = asyncio.Event(), asyncio.Event(), asyncio.Event()
-    read = repo.game_by_app_id
-
-    async def racing_read(session: Any, app_id: int, **kw: Any) -> Any:
-        if not newer_read.is_set():  # the newer delivery
-            found = await read(session, app_id, **kw)
-            newer_read.set()
-            with contextlib.suppress(TimeoutError):  # SQLite: the older one cannot start yet
-                await asyncio.wait_for(older_asked.wait(), 2)
-            await asyncio.sleep(0.3)  # the older one's read runs (or waits) meanwhile
-            return found
-        older_asked.set()
-        found = await read(session, app_id, **kw)
-        await asyncio.wait_for(newer_done.wait(), 10)  # it writes after the newer committed
-        return found
-
-    monkeypatch.setattr(repo, "game_by_app_id", racing_read)
     bus = platform.runtimes["catalog"].ctx.events
-
-    async def newer() -> None:
-        await bus.consumer.handle(summary_event(game["app_id"], 7, total=70, positive=63))
-        newer_done.set()
-
-    async def older() -> None:
-        await newer_read.wait()
-        await bus.consumer.handle(summary_event(game["app_id"], 6, total=60, positive=30))
-
-    await asyncio.gather(newer(), older())
+    await newer_then_older(
+        monkeypatch,
+        repo,
+        "game_by_app_id",
+        lambda: bus.consumer.handle(summary_event(game["app_id"], 7, total=70, positive=63)),
+        lambda: bus.consumer.handle(summary_event(game["app_id"], 6, total=60, positive=30)),
+    )
     shown = (await client.get(f"/api/v1/catalog/games/{game['app_id']}")).json()
     assert shown["review_summary"]["total"] == 70
     async with database_of(platform, "catalog").session(write=False) as session:

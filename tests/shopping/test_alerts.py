@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +14,7 @@ from lugx.platform.bootstrap import Platform
 from lugx.platform.events import Event
 from lugx.services.shopping import repository as repo
 from lugx.services.shopping.models import KnownPrice, WishlistItem
-from tests.conftest import database_of
+from tests.conftest import database_of, newer_then_older
 from tests.shopping.factories import WISHLIST, eventually, games, published
 from tests.users.factories import Account, signed_up
 
@@ -161,40 +160,15 @@ async def test_two_price_events_at_once_leave_the_newer(
     owner, (game,) = await games(client, platform, 2000)
     app_id = game["app_id"]
     await set_price(client, platform, owner, app_id, 1900)  # the read model has the game
-    newer_read, older_asked, newer_done = asyncio.Event(), asyncio.Event(), asyncio.Event()
-    read = repo.known_price
-
-    newer_task: list[asyncio.Task[Any] | None] = []
-
-    async def racing_read(session: Any, app_id: int, **kw: Any) -> Any:
-        if newer_task and asyncio.current_task() is newer_task[0]:
-            return await read(session, app_id, **kw)  # the newer one's second read
-        if not newer_read.is_set():  # the newer delivery
-            newer_task.append(asyncio.current_task())
-            found = await read(session, app_id, **kw)
-            newer_read.set()
-            with contextlib.suppress(TimeoutError):  # SQLite: the older one cannot start yet
-                await asyncio.wait_for(older_asked.wait(), 2)
-            await asyncio.sleep(0.3)  # the older one's read runs (or waits) meanwhile
-            return found
-        older_asked.set()
-        found = await read(session, app_id, **kw)
-        await asyncio.wait_for(newer_done.wait(), 10)  # it writes after the newer committed
-        return found
-
-    monkeypatch.setattr(repo, "known_price", racing_read)
     consumer = platform.runtimes["shopping"].ctx.events.consumer
     now = datetime.now(UTC)
-
-    async def newer() -> None:
-        await consumer.handle(price_event(app_id, 1200, now + timedelta(seconds=1)))
-        newer_done.set()
-
-    async def older() -> None:
-        await newer_read.wait()
-        await consumer.handle(price_event(app_id, 1500, now))
-
-    await asyncio.gather(newer(), older())
+    await newer_then_older(
+        monkeypatch,
+        repo,
+        "known_price",
+        lambda: consumer.handle(price_event(app_id, 1200, now + timedelta(seconds=1))),
+        lambda: consumer.handle(price_event(app_id, 1500, now)),
+    )
     assert await known(platform, app_id) == 1200
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Collection
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 
 from lugx.platform.cache import Cache
@@ -50,43 +50,34 @@ class SellableRow:
 
     @classmethod
     def of(cls, row: SellableItem, items: list[int]) -> SellableRow:
-        return cls(
-            id=row.id,
-            app_id=row.app_id,
-            type=row.type,
-            status=row.status,
-            title=row.title,
-            header_image=row.header_image,
-            base_price=row.base_price,
-            discount_percent=row.discount_percent,
-            discount_starts_at=row.discount_starts_at,
-            discount_ends_at=row.discount_ends_at,
-            bundle_discount_percent=row.bundle_discount_percent,
-            items=items,
-        )
+        """The row's columns (every field but `items`), and the bundle's items."""
+        return cls(**{name: getattr(row, name) for name in _COLUMNS}, items=items)
+
+
+_COLUMNS = tuple(f.name for f in fields(SellableRow) if f.name != "items")
 
 
 def encode(generation: int, row: SellableRow) -> bytes:
-    fields = asdict(row)
-    fields["id"] = row.id.hex
+    values = asdict(row)
+    values["id"] = row.id.hex
     for name in _DATETIMES:
-        moment = fields[name]
-        fields[name] = moment.isoformat() if moment is not None else None
-    return json.dumps([generation, fields], separators=(",", ":")).encode()
+        moment = values[name]
+        values[name] = moment.isoformat() if moment is not None else None
+    return json.dumps([generation, values], separators=(",", ":")).encode()
 
 
 def decode(raw: bytes | None, generation: int) -> SellableRow | None:
     """The stored row, unless it is missing or was stored under another generation."""
     if raw is None:
         return None
-    stored, fields = json.loads(raw)
+    stored, values = json.loads(raw)
     if stored != generation:
         return None
-    fields["id"] = uuid.UUID(fields["id"])
+    values["id"] = uuid.UUID(values["id"])
     for name in _DATETIMES:
-        if fields[name] is not None:
-            fields[name] = datetime.fromisoformat(fields[name])
-    return SellableRow(**fields)
+        if values[name] is not None:
+            values[name] = datetime.fromisoformat(values[name])
+    return SellableRow(**values)
 
 
 async def load(

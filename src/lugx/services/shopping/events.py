@@ -31,7 +31,7 @@ from lugx.platform.db import utcnow
 from lugx.platform.events import DoneHere, Event, EventBus, Handler, SkipWhen
 from lugx.platform.service import ServiceContext
 from lugx.services.shopping import repository as repo
-from lugx.services.shopping.models import Coupon, KnownPrice
+from lugx.services.shopping.models import Coupon, KnownPrice, WishlistItem
 
 
 def _money(amount: int) -> dict[str, Any]:
@@ -102,14 +102,19 @@ async def order_released(session: AsyncSession, payload: dict[str, Any]) -> None
 
 
 async def _remember(
-    session: AsyncSession, app_id: int, base: int, final: int, percent: int, as_of: datetime
+    session: AsyncSession,
+    known: KnownPrice | None,
+    app_id: int,
+    price: tuple[int, int, int],
+    as_of: datetime,
 ) -> KnownPrice | None:
-    """Update the read model; None when the news is older than what it holds. The row is read
-    locked: a price change and a discount about one app may be delivered at once (each event
-    type has its own stream), and the older must not write over the newer once it committed."""
-    known = await repo.known_price(session, app_id, locked=True)
+    """Update the read model with `price` (base, final, percent) on its row as the caller read
+    it, locked (repo.known_price): a price change and a discount about one app may be delivered
+    at once (each event type has its own stream), and the older must not write over the newer
+    once it committed. None when the news is older than what the row holds."""
     if known is not None and known.as_of > as_of:
         return None
+    base, final, percent = price
     if known is None:
         known = KnownPrice(app_id=app_id, base_price=base, final_price=final, as_of=as_of)
         session.add(known)
@@ -119,10 +124,12 @@ async def _remember(
     return known
 
 
-async def _check_alerts(session: AsyncSession, bus: EventBus, app_id: int, final: int) -> None:
-    # Locked: a player setting a new target meanwhile must not have it marked fired by a
-    # decision taken on the old one.
-    for item in await repo.wishers_of(session, app_id, locked=True):
+async def _check_alerts(
+    session: AsyncSession, bus: EventBus, wishers: list[WishlistItem], app_id: int, final: int
+) -> None:
+    """`wishers` read locked (repo.wishers_of): a player setting a new target meanwhile must not
+    have it marked fired by a decision taken on the old one."""
+    for item in wishers:
         if item.alert_target is None:
             continue
         if final <= item.alert_target and item.alert_fired_at is None:
@@ -147,11 +154,12 @@ async def price_changed(session: AsyncSession, bus: EventBus, event: Event) -> N
     p = event.payload
     if p.get("currency", "USD") != "USD":
         return
-    known = await repo.known_price(session, int(p["app_id"]), locked=True)
-    percent = known.discount_percent if known else 0
     app_id, final = int(p["app_id"]), int(p["final_price"])
-    if await _remember(session, app_id, int(p["new_price"]), final, percent, event.occurred_at):
-        await _check_alerts(session, bus, app_id, final)
+    known = await repo.known_price(session, app_id, locked=True)
+    price = (int(p["new_price"]), final, known.discount_percent if known else 0)
+    if await _remember(session, known, app_id, price, event.occurred_at):
+        wishers = await repo.wishers_of(session, app_id, locked=True)
+        await _check_alerts(session, bus, wishers, app_id, final)
 
 
 async def discounted(session: AsyncSession, bus: EventBus, event: Event) -> None:
@@ -160,22 +168,32 @@ async def discounted(session: AsyncSession, bus: EventBus, event: Event) -> None
     started = p["phase"] == "started"
     percent = int(p["percent"]) if started else 0
     known = await _remember(
-        session, app_id, int(p["base_price"]), final, percent, event.occurred_at
+        session,
+        await repo.known_price(session, app_id, locked=True),
+        app_id,
+        (int(p["base_price"]), final, percent),
+        event.occurred_at,
     )
     if known is None:
         return
+    wishers = await repo.wishers_of(session, app_id, locked=True)
     if started:
         starts_at = datetime.fromisoformat(p["starts_at"])
         if known.sale_started_at != starts_at:
             known.sale_started_at = starts_at
-            await _announce_sale(session, bus, app_id, percent, final)
-    await _check_alerts(session, bus, app_id, final)
+            await _announce_sale(session, bus, wishers, app_id, percent, final)
+    await _check_alerts(session, bus, wishers, app_id, final)
 
 
 async def _announce_sale(
-    session: AsyncSession, bus: EventBus, app_id: int, percent: int, final: int
+    session: AsyncSession,
+    bus: EventBus,
+    wishers: list[WishlistItem],
+    app_id: int,
+    percent: int,
+    final: int,
 ) -> None:
-    for item in await repo.wishers_of(session, app_id):
+    for item in wishers:
         await bus.publish(
             session,
             "WishlistItemOnSale",
